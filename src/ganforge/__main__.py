@@ -1,0 +1,3 @@
+from ganforge.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `ganforge` command line. One module per verb group; verbs call pipelines and training only."""

@@ -1,0 +1,287 @@
+"""Typed run configs: dataclasses that save to and load from JSON, with `--set a.b=value` overrides.
+
+A run's whole configuration is one `RunConfig`. Its `model` field holds the recipe's own config
+dataclass (looked up in the recipe registry by `recipe`), so every field of every recipe is typed
+and checked the same way. Unknown keys and badly typed values raise `ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from ganforge.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    source: str = "mnist-5k"  # a built-in dataset name (`ganforge data list`) or a folder of images
+    size: int = 32  # images are resized to size x size
+    channels: int | None = None  # 1 (gray) or 3 (RGB); None keeps the dataset's own
+    fit: Literal["crop", "pad"] = "crop"  # non-square images: center-crop, or pad to a square
+    limit: int | None = None  # use at most this many images; handy for smoke tests
+    labels: bool = True  # keep class labels when the source has them (class subfolders, built-ins)
+
+    def validate(self) -> None:
+        if self.size < 4 or self.size > 4096:
+            raise ConfigError(f"data.size={self.size} is out of range; use 4..4096, e.g. 32 or 64")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"data.channels={self.channels} is invalid; use 1 (gray), 3 (RGB) or null")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"data.limit={self.limit} must be at least 1 (or null for all images)")
+
+
+@dataclass
+class HealthConfig:
+    max_retries: int = 3  # rollbacks allowed before training gives up
+    lr_factor: float = 0.5  # every rollback multiplies every learning rate by this
+    check_weights_every: int = 1  # steps between checks that every weight is finite (0: never)
+
+    def validate(self) -> None:
+        if self.max_retries < 0:
+            raise ConfigError("train.health.max_retries must be >= 0")
+        if not 0.0 < self.lr_factor <= 1.0:
+            raise ConfigError(f"train.health.lr_factor={self.lr_factor} must be in (0, 1]")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000  # optimizer steps of the discriminator (one step = one batch)
+    batch_size: int = 64
+    seed: int = 0  # seeds weights, noise and data order: a run is reproducible from its config
+    device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
+    threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's default
+    ema_decay: float = 0.999  # G_ema <- decay * G_ema + (1 - decay) * G after every G step
+    ema_start: int = 0  # before this step G_ema is a plain copy of G
+    log_every: int = 25  # steps between lines in log.jsonl / TensorBoard
+    sample_every: int = 250  # steps between sample grids in samples/
+    checkpoint_every: int = 500  # steps between checkpoints
+    keep_checkpoints: int = 3  # newest checkpoints kept on disk
+    n_samples: int = 64  # images in each sample grid (fixed latents)
+    health: HealthConfig = field(default_factory=HealthConfig)
+
+    def validate(self) -> None:
+        for key in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "n_samples"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"train.{key}={getattr(self, key)} must be at least 1")
+        if self.keep_checkpoints < 1:
+            raise ConfigError("train.keep_checkpoints must be at least 1")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"train.ema_decay={self.ema_decay} must be in [0, 1)")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError("train.threads must be at least 1 (or null)")
+        self.health.validate()
+
+
+@dataclass
+class RunConfig:
+    name: str = "dcgan-mnist"  # names the run directory, e.g. runs/00003-dcgan-mnist
+    recipe: str = "dcgan"  # which family trains (`ganforge models list`)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    model: Any = None  # the recipe's own config dataclass; None means the recipe's defaults
+
+    def __post_init__(self) -> None:
+        if self.model is None:
+            self.model = recipe_config_class(self.recipe)()
+
+    def validate(self) -> RunConfig:
+        self.data.validate()
+        self.train.validate()
+        expected = recipe_config_class(self.recipe)
+        if not isinstance(self.model, expected):
+            raise ConfigError(
+                f"model config is {type(self.model).__name__}, "
+                f"recipe {self.recipe!r} needs {expected.__name__}"
+            )
+        if hasattr(self.model, "validate"):
+            self.model.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        if not isinstance(raw, dict):
+            raise ConfigError("a run config must be a JSON object")
+        raw = dict(raw)
+        recipe = raw.get("recipe", RunConfig.recipe)
+        if not isinstance(recipe, str):
+            raise ConfigError(f"recipe must be a string, got {recipe!r}")
+        model_raw = raw.pop("model", None)
+        cfg = from_dict(cls, raw)
+        cfg.model = from_dict(recipe_config_class(recipe), model_raw or {}, "model")
+        return cfg.validate()
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except json.JSONDecodeError as err:
+            raise ConfigError(
+                f"config file {path} is not valid JSON ({err.msg} at line {err.lineno})"
+            ) from None
+        return cls.from_dict(raw)
+
+    def with_recipe(self, recipe: str) -> RunConfig:
+        """The same run with another recipe and that recipe's default model config."""
+        return dataclasses.replace(self, recipe=recipe, model=recipe_config_class(recipe)())
+
+
+def recipe_config_class(recipe: str) -> type:
+    import ganforge.recipes  # noqa: F401  (registers the recipes)
+    from ganforge.registry import RECIPES
+
+    return RECIPES.get(recipe).config_class
+
+
+# ---------------------------------------------------------------- generic dataclass <-> dict
+
+
+def to_dict(obj: Any) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_dict(cls: type, raw: dict[str, Any], path: str = "") -> Any:
+    """Build dataclass `cls` from `raw`, checking every key and value against the type hints."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path or 'config'} must be an object, got {raw!r}")
+    hints = _hints(cls)
+    names = {f.name for f in fields(cls) if f.init}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        where = f" under {path!r}" if path else ""
+        raise ConfigError(
+            f"unknown config key {_join(path, unknown[0])!r}{where}; valid keys: {', '.join(sorted(names))}"
+        )
+    kwargs = {}
+    for name, value in raw.items():
+        kwargs[name] = coerce(value, hints[name], _join(path, name))
+    return cls(**kwargs)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check `value` against type `hint`, converting where the conversion is lossless."""
+    origin = get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        options = get_args(hint)
+        if value is None:
+            if type(None) in options:
+                return None
+            raise ConfigError(f"{key} cannot be null")
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return coerce(value, option, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        choices = get_args(hint)
+        if value not in choices:
+            raise ConfigError(f"{key}={value!r} is not one of {', '.join(map(repr, choices))}")
+        return value
+    if is_dataclass(hint):
+        return from_dict(hint, value, key)
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        args = get_args(hint)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{key} must have {len(args)} items, got {len(value)}")
+            return tuple(
+                coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
+            )
+        inner = args[0] if args else Any
+        items = [coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key} must be a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    raise ConfigError(f"{key} has a type ganforge cannot read from JSON: {hint!r}")
+
+
+# ---------------------------------------------------------------- --set a.b=value overrides
+
+
+def parse_override_value(text: str) -> Any:
+    """`--set` values are JSON when they parse as JSON (numbers, true, null, [1,2]); else plain strings."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        if "," in text:  # a,b,c is a list, for tuples such as model.betas=0.5,0.999
+            return [parse_override_value(part) for part in text.split(",")]
+        return text
+
+
+def apply_override(cfg: RunConfig, assignment: str) -> RunConfig:
+    """Apply one ``key.path=value`` assignment; returns a new, validated config."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r} needs the form key=value, e.g. --set train.steps=500")
+    key, text = assignment.split("=", 1)
+    key = key.strip()
+    raw = cfg.to_dict()
+    parts = key.split(".")
+    node = raw
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            parent = ".".join(parts[:i]) or "the top level"
+            valid = ", ".join(sorted(node)) if isinstance(node, dict) else "none"
+            raise ConfigError(f"unknown config key {key!r}: {part!r} is not in {parent} (valid: {valid})")
+        if i == len(parts) - 1:
+            node[part] = parse_override_value(text.strip())
+        else:
+            node = node[part]
+    if key == "recipe":
+        return cfg.with_recipe(raw["recipe"]).validate()
+    return RunConfig.from_dict(raw)
+
+
+def apply_overrides(cfg: RunConfig, assignments: list[str]) -> RunConfig:
+    for assignment in assignments:
+        cfg = apply_override(cfg, assignment)
+    return cfg

@@ -1,0 +1,191 @@
+"""DCGAN: deep convolutional generator and discriminator (Radford et al. 2015).
+
+The generator projects z to a 4x4 map with a transposed conv, then doubles the resolution and halves
+the channels with stride-2 transposed convs + BatchNorm + ReLU until `img_size`, ending in tanh. The
+discriminator mirrors it with stride-2 convs + LeakyReLU(0.2) (BatchNorm on all but the first) down
+to 4x4, then a 4x4 conv to one logit. With ``img_size=64, base_channels=64, z_dim=100`` the layers are
+the classic 512 -> 256 -> 128 -> 64 -> 3 generator and 64 -> 128 -> 256 -> 512 -> 1 discriminator.
+
+Class-conditional variants (``num_classes > 0``): the generator concatenates a label embedding to z;
+the discriminator adds the projection term ``<embed(y), h>`` on its flattened last 4x4 features
+(Miyato & Koyama 2018), the same features its final 4x4 conv reads.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganforge.errors import ConfigError
+from ganforge.nn.layers import check_images, check_labels, init_dcgan_weights_, maybe_spectral_norm
+from ganforge.registry import MODELS
+
+MAX_CHANNEL_MULT = 8  # widest layer is base_channels * 8, as at 64x64 in the paper; larger sizes stay there
+
+
+def _num_stages(img_size: int) -> int:
+    """Number of 2x resolution steps between 4x4 and `img_size`; raises unless it is a power of two >= 8."""
+    if img_size < 8 or img_size & (img_size - 1):
+        if img_size < 8:
+            hint = "use --size 8 or larger (e.g. 32 or 64)"
+        else:
+            hint = f"use --size {1 << (img_size.bit_length() - 1)} or {1 << img_size.bit_length()}"
+        raise ConfigError(
+            f"DCGAN img_size must be a power of two >= 8 (8, 16, 32, 64, ...), got {img_size}; "
+            f"{hint} to resize the images to fit"
+        )
+    return img_size.bit_length() - 3  # log2(img_size / 4)
+
+
+def _check_common(img_channels: int, base_channels: int, num_classes: int) -> None:
+    if img_channels < 1 or base_channels < 1:
+        raise ConfigError(f"img_channels and base_channels must be >= 1, got {img_channels}, {base_channels}")
+    if num_classes < 0:
+        raise ConfigError(f"num_classes must be >= 0 (0: unconditional), got {num_classes}")
+
+
+@MODELS.register("dcgan.G", tiny=dict(z_dim=8, img_channels=3, img_size=16, base_channels=4))
+class DCGANGenerator(nn.Module):
+    """DCGAN generator: z (B, z_dim) [+ labels (B,)] -> images (B, C, H, W) in [-1, 1].
+
+    Args:
+        z_dim: length of the noise vector.
+        img_channels: 1 (gray) or 3 (RGB), or any other count.
+        img_size: output side; a power of two >= 8.
+        base_channels: channels of the last hidden layer (at img_size / 2); each layer before it
+            has twice as many, up to base_channels * 8.
+        num_classes: 0 for unconditional; otherwise a label embedding as wide as z is concatenated to z
+            (both ~ N(0, 1) at init, so label and noise start on an equal footing).
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 100,
+        img_channels: int = 1,
+        img_size: int = 32,
+        base_channels: int = 64,
+        num_classes: int = 0,
+    ):
+        super().__init__()
+        stages = _num_stages(img_size)
+        _check_common(img_channels, base_channels, num_classes)
+        if z_dim < 1:
+            raise ConfigError(f"z_dim must be >= 1, got {z_dim}")
+        self.z_dim = z_dim
+        self.img_channels = img_channels
+        self.img_size = img_size
+        self.num_classes = num_classes
+
+        # widths[i] is the channel count at resolution 4 * 2**i, e.g. 512, 256, 128, 64 at 64x64.
+        widths = [base_channels * min(2 ** (stages - 1 - i), MAX_CHANNEL_MULT) for i in range(stages)]
+        in_channels = z_dim * 2 if num_classes else z_dim
+        blocks: list[nn.Module] = [
+            nn.ConvTranspose2d(in_channels, widths[0], 4, 1, 0, bias=False),  # (B, widths[0], 4, 4)
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+        ]
+        for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
+            blocks += [
+                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),  # doubles H and W
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            ]
+        blocks += [nn.ConvTranspose2d(widths[-1], img_channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*blocks)
+        init_dcgan_weights_(self.net)
+        self.label_embed = nn.Embedding(num_classes, z_dim) if num_classes else None
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"DCGANGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
+        check_labels(labels, self.num_classes, z.shape[0], "DCGANGenerator")
+        if self.label_embed is not None:
+            z = torch.cat([z, self.label_embed(labels)], dim=1)  # (B, 2 * z_dim)
+        return self.net(z[:, :, None, None])  # (B, C, H, W)
+
+    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """Valid inputs for a forward pass: (z,) or, when conditional, (z, labels)."""
+        device = next(self.parameters()).device
+        z = torch.randn(batch, self.z_dim, generator=generator).to(device)
+        if not self.num_classes:
+            return (z,)
+        labels = torch.randint(0, self.num_classes, (batch,), generator=generator).to(device)
+        return z, labels
+
+
+@MODELS.register("dcgan.D", tiny=dict(img_channels=3, img_size=16, base_channels=4))
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator: images (B, C, H, W) [+ labels (B,)] -> raw logits (B,).
+
+    Args:
+        img_channels: channels of the input images.
+        img_size: input side; a power of two >= 8.
+        base_channels: channels after the first conv; each later conv doubles them, up to base * 8.
+        num_classes: 0 for unconditional; otherwise projection discriminator (Miyato & Koyama 2018)
+            on the flattened 4x4 features.
+        spectral_norm: spectral normalization on every conv and the projection embedding
+            (Miyato et al. 2018).
+        norm: "batch" (the paper: BatchNorm on every conv but the first) or "none" (no normalization;
+            use it with the gradient penalty, which is defined per sample, Gulrajani et al. 2017).
+    """
+
+    def __init__(
+        self,
+        img_channels: int = 1,
+        img_size: int = 32,
+        base_channels: int = 64,
+        num_classes: int = 0,
+        spectral_norm: bool = False,
+        norm: str = "batch",
+    ):
+        super().__init__()
+        stages = _num_stages(img_size)
+        _check_common(img_channels, base_channels, num_classes)
+        if norm not in ("batch", "none"):
+            raise ConfigError(f"DCGAN discriminator norm must be 'batch' or 'none', got {norm!r}")
+        self.img_channels = img_channels
+        self.img_size = img_size
+        self.num_classes = num_classes
+
+        # widths[i] is the channel count at resolution img_size / 2**(i+1), e.g. 64, 128, 256, 512 at 64x64.
+        widths = [base_channels * min(2**i, MAX_CHANNEL_MULT) for i in range(stages)]
+        blocks: list[nn.Module] = []
+        c_in = img_channels
+        for i, c_out in enumerate(widths):
+            use_norm = norm == "batch" and i > 0
+            blocks.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not use_norm))  # halves H and W
+            if use_norm:
+                blocks.append(nn.BatchNorm2d(c_out))
+            blocks.append(nn.LeakyReLU(0.2, inplace=True))
+            c_in = c_out
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Conv2d(c_in, 1, 4, 1, 0)  # (B, c_in, 4, 4) -> (B, 1, 1, 1)
+        init_dcgan_weights_(self)
+        self.class_embed = None
+        if num_classes:
+            self.class_embed = nn.Embedding(num_classes, c_in * 4 * 4)
+            nn.init.normal_(self.class_embed.weight, 0.0, 0.02)  # same scale as the head's weights
+
+        # Spectral norm goes on after init, so that its power iteration starts from the final weights.
+        for layer in [*self.features, self.head, self.class_embed]:
+            if isinstance(layer, nn.Conv2d | nn.Embedding):
+                maybe_spectral_norm(layer, spectral_norm)  # changes the layer in place
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        check_images(images, self.img_channels, self.img_size, "DCGANDiscriminator")
+        check_labels(labels, self.num_classes, images.shape[0], "DCGANDiscriminator")
+        h = self.features(images)  # (B, C_last, 4, 4)
+        logits = self.head(h).flatten()  # (B,)
+        if self.class_embed is not None:
+            logits = logits + (self.class_embed(labels) * h.flatten(1)).sum(dim=1)
+        return logits
+
+    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """Valid inputs for a forward pass: (images,) or, when conditional, (images, labels)."""
+        device = next(self.parameters()).device
+        shape = (batch, self.img_channels, self.img_size, self.img_size)
+        images = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+        if not self.num_classes:
+            return (images,)
+        labels = torch.randint(0, self.num_classes, (batch,), generator=generator).to(device)
+        return images, labels

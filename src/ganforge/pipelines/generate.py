@@ -1,0 +1,73 @@
+"""Images from noise, deterministic for a seed (diffusers-style pipeline: one task, one call)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ganforge.errors import ConfigError
+
+
+@dataclass
+class GenerateOutput:
+    images: torch.Tensor  # (N, C, H, W) float in [-1, 1], on the CPU
+    z: torch.Tensor  # (N, z_dim) the latents used
+    labels: torch.Tensor | None  # (N,) the classes used, for conditional generators
+
+
+def latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
+    """The latents of seed `seed`: drawn on the CPU so every device gets the same images."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+
+
+def check_class(G: torch.nn.Module, class_index: int | None) -> None:
+    if class_index is None:
+        return
+    if not getattr(G, "num_classes", 0):
+        raise ConfigError(
+            "--class needs a class-conditional model (e.g. --preset cdcgan-mnist); this one is not"
+        )
+    if not 0 <= class_index < G.num_classes:
+        raise ConfigError(
+            f"--class {class_index} is out of range; this model has classes 0..{G.num_classes - 1}"
+        )
+
+
+def class_labels(G: torch.nn.Module, n: int, class_index: int | None) -> torch.Tensor | None:
+    """Labels for n images: the chosen class, or classes in turn for a conditional model."""
+    check_class(G, class_index)
+    if not getattr(G, "num_classes", 0):
+        return None
+    if class_index is not None:
+        return torch.full((n,), class_index, dtype=torch.long)
+    return torch.arange(n) % G.num_classes
+
+
+class GeneratePipeline:
+    """`GeneratePipeline(G)(n=64, seed=0)` -> `GenerateOutput`, batched to bound memory."""
+
+    def __init__(self, G: torch.nn.Module, device: torch.device | str = "cpu"):
+        self.G = G.to(device).eval()
+        self.device = torch.device(device)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        n: int,
+        seed: int = 0,
+        class_index: int | None = None,
+        batch_size: int = 64,
+        z: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> GenerateOutput:
+        if n < 1:
+            raise ConfigError(f"--n {n}: ask for at least one image")
+        z = latents(n, self.G.z_dim, seed) if z is None else z
+        labels = class_labels(self.G, n, class_index) if labels is None else labels
+        chunks = []
+        for start in range(0, n, batch_size):
+            zb = z[start : start + batch_size].to(self.device)
+            lb = labels[start : start + batch_size].to(self.device) if labels is not None else None
+            chunks.append(self.G(zb, lb).float().cpu())
+        return GenerateOutput(torch.cat(chunks), z, labels)

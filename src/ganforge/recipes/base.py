@@ -1,0 +1,117 @@
+"""The recipe contract: what a GAN family tells the generic trainer.
+
+A recipe builds its models and optimizers from its config, and lists named training phases
+(`D_main`, `G_main`, `D_reg`, ...) each with an interval, so that lazy regularization or
+n-critic schedules are data the trainer reads, not branches inside the loop (the phase idea is
+from Karras et al.'s StyleGAN2-ADA loss). Models never own optimizers. To add a family, copy
+`recipes/template.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ganforge.registry import RECIPES, create_model
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a recipe needs to know about the data to size its models."""
+
+    channels: int
+    size: int
+    num_classes: int = 0  # 0 when the data has no labels
+
+
+@dataclass
+class Batch:
+    real: torch.Tensor  # (B, C, H, W) float in [-1, 1] on the training device
+    labels: torch.Tensor | None  # (B,) int64 or None
+
+
+# A phase's body: takes the batch, returns (loss to minimize, scalars to log).
+PhaseFn = Callable[[Batch], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+@dataclass
+class Phase:
+    name: str  # e.g. "D_main"; shows in logs
+    optimizer: str  # key of the optimizer this phase steps
+    run: PhaseFn
+    interval: int = 1  # runs on steps where step % interval == 0
+
+
+@dataclass
+class ModelSpec:
+    """How to rebuild a model from the registry: the config is the constructor."""
+
+    registry_name: str
+    kwargs: dict[str, Any]
+
+    def build(self) -> nn.Module:
+        return create_model(self.registry_name, **self.kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"registry_name": self.registry_name, "kwargs": dict(self.kwargs)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelSpec:
+        return cls(raw["registry_name"], dict(raw["kwargs"]))
+
+
+class Recipe:
+    """Base class of every family. Subclasses set `config_class` and implement `build` and `phases`.
+
+    After `build`, `self.models` maps names to trained modules, `self.specs` holds each one's
+    `ModelSpec`, and `self.optimizers` maps names to optimizers. `ema_of` names the models that
+    the trainer keeps an exponential moving average of (as `<name>_ema`) and samples from.
+    """
+
+    config_class: ClassVar[type]
+    ema_of: ClassVar[tuple[str, ...]] = ("G",)
+    generator_name: ClassVar[str] = "G"  # the model that `sample` runs (its EMA copy when there is one)
+
+    def __init__(self, config: Any, data: DataInfo, device: torch.device, generator: torch.Generator):
+        self.config = config
+        self.data = data
+        self.device = device
+        self.generator = generator  # every random draw during training comes from here
+        self.models: dict[str, nn.Module] = {}
+        self.specs: dict[str, ModelSpec] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.build()
+
+    def add_model(self, name: str, spec: ModelSpec) -> nn.Module:
+        model = spec.build().to(self.device)
+        self.models[name] = model
+        self.specs[name] = spec
+        return model
+
+    # ---- to implement
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Any]:
+        """Fixed inputs for preview grids: keyword arguments of the generator, plus `nrow`."""
+        raise NotImplementedError
+
+    # ---- optional
+    def state_dict(self) -> dict[str, Any]:
+        """Recipe state beyond models and optimizers (image pools, schedules, augmentation p)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def register_recipe(name: str, **meta: Any) -> Callable[[type], type]:
+    """Register a recipe class under `name` (used as `recipe` in configs, `--model` on the CLI)."""
+    return RECIPES.register(name, **meta)

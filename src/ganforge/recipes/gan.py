@@ -1,0 +1,198 @@
+"""The original GAN (Goodfellow et al. 2014) and DCGAN (Radford et al. 2015), unconditional or
+class-conditional (a label embedding in G, a projection discriminator: Miyato & Koyama 2018).
+
+Both train the same way: a discriminator phase on real and fake images, then a generator phase,
+with any of the adversarial losses in `ganforge.losses` and an optional gradient penalty
+(Gulrajani et al. 2017). `d_steps` discriminator updates per generator update is an interval on
+the generator phase, not a branch in the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+from ganforge.errors import ConfigError
+from ganforge.losses import get_adversarial_loss, gradient_penalty
+from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
+
+
+@dataclass
+class AdversarialConfig:
+    z_dim: int = 100  # length of the noise vector z
+    conditional: bool = False  # learn p(x | class); needs labels (class subfolders or a labelled built-in)
+    loss: Literal["ns", "hinge", "lsgan", "wgan"] = "ns"  # ns: non-saturating (Goodfellow 2014)
+    gp_weight: float = 0.0  # gradient penalty weight; 10 with loss=wgan gives WGAN-GP
+    spectral_norm: bool = False  # spectral norm on D's layers (Miyato et al. 2018)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN
+    d_steps: int = 1  # discriminator updates per generator update (5 for WGAN-GP)
+
+    def validate(self) -> None:
+        if self.z_dim < 1:
+            raise ConfigError("model.z_dim must be at least 1")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise ConfigError("model.lr_g and model.lr_d must be positive")
+        if self.d_steps < 1:
+            raise ConfigError("model.d_steps must be at least 1")
+        if self.gp_weight < 0:
+            raise ConfigError("model.gp_weight must be >= 0")
+        if not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
+
+
+@dataclass
+class DCGANConfig(AdversarialConfig):
+    g_channels: int = 64  # width of G's last block; the widest block is 8x this at 64x64
+    d_channels: int = 64  # width of D's first block
+    d_norm: Literal["batch", "none"] = "batch"  # use "none" with a gradient penalty
+
+    def validate(self) -> None:
+        super().validate()
+        if self.g_channels < 1 or self.d_channels < 1:
+            raise ConfigError("model.g_channels and model.d_channels must be at least 1")
+
+
+@dataclass
+class MLPGANConfig(AdversarialConfig):
+    hidden: int = 512  # units in every hidden layer of G and D
+    layers: int = 3  # hidden layers in G and D
+    dropout: float = 0.3  # dropout in D (Goodfellow et al. used maxout + dropout)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.hidden < 1 or self.layers < 1:
+            raise ConfigError("model.hidden and model.layers must be at least 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("model.dropout must lie in [0, 1)")
+
+
+class AdversarialRecipe(Recipe):
+    """Shared training logic of `gan` and `dcgan`; subclasses only say which networks to build."""
+
+    def generator_spec(self, num_classes: int) -> ModelSpec:
+        raise NotImplementedError
+
+    def discriminator_spec(self, num_classes: int) -> ModelSpec:
+        raise NotImplementedError
+
+    def build(self) -> None:
+        cfg = self.config
+        num_classes = 0
+        if cfg.conditional:
+            if self.data.num_classes < 2:
+                raise ConfigError(
+                    "conditional training needs class labels: use a labelled built-in (mnist-5k, "
+                    "fashion-mnist, digits) or a folder with one subfolder per class"
+                )
+            num_classes = self.data.num_classes
+        self.G = self.add_model("G", self.generator_spec(num_classes))
+        self.D = self.add_model("D", self.discriminator_spec(num_classes))
+        self.loss = get_adversarial_loss(cfg.loss)
+        self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+
+    def draw_z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.z_dim, device=self.device, generator=self.generator)
+
+    def draw_labels(self, batch: Batch) -> torch.Tensor | None:
+        # Fake images take the batch's own labels, so D sees the data's class balance.
+        return batch.labels if self.G.num_classes else None
+
+    def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        labels = self.draw_labels(batch)
+        with torch.no_grad():
+            fake = self.G(self.draw_z(batch.real.shape[0]), labels)
+        real_logits = self.D(batch.real, labels)
+        fake_logits = self.D(fake, labels)
+        loss = self.loss.d_loss(real_logits, fake_logits)
+        logs = {
+            "D_loss": loss.detach(),
+            "D_real": real_logits.detach().mean(),
+            "D_fake": fake_logits.detach().mean(),
+        }
+        if self.config.gp_weight > 0:
+            gp = gradient_penalty(self.D, batch.real, fake, labels, generator=self.generator)
+            loss = loss + self.config.gp_weight * gp
+            logs["D_gp"] = gp.detach()
+        return loss, logs
+
+    def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        labels = self.draw_labels(batch)
+        fake = self.G(self.draw_z(batch.real.shape[0]), labels)
+        loss = self.loss.g_loss(self.D(fake, labels))
+        return loss, {"G_loss": loss.detach()}
+
+    def phases(self) -> list[Phase]:
+        return [
+            Phase("D_main", "D", self.d_main),
+            Phase("G_main", "G", self.g_main, interval=self.config.d_steps),
+        ]
+
+    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Any]:
+        z = torch.randn(n, self.config.z_dim, generator=generator)
+        if not self.G.num_classes:
+            return {"z": z, "labels": None, "nrow": None}
+        k = self.G.num_classes  # one column per class
+        return {"z": z, "labels": torch.arange(n) % k, "nrow": k}
+
+
+@register_recipe("dcgan", description="DCGAN (Radford et al. 2015); --conditional for a cGAN")
+class DCGANRecipe(AdversarialRecipe):
+    config_class = DCGANConfig
+
+    def generator_spec(self, num_classes: int) -> ModelSpec:
+        c, d = self.config, self.data
+        kwargs = dict(z_dim=c.z_dim, img_channels=d.channels, img_size=d.size, base_channels=c.g_channels)
+        return ModelSpec("dcgan.G", {**kwargs, "num_classes": num_classes})
+
+    def discriminator_spec(self, num_classes: int) -> ModelSpec:
+        c, d = self.config, self.data
+        return ModelSpec(
+            "dcgan.D",
+            dict(
+                img_channels=d.channels,
+                img_size=d.size,
+                base_channels=c.d_channels,
+                num_classes=num_classes,
+                spectral_norm=c.spectral_norm,
+                norm=c.d_norm,
+            ),
+        )
+
+
+@register_recipe("gan", description="the original MLP GAN (Goodfellow et al. 2014)")
+class MLPGANRecipe(AdversarialRecipe):
+    config_class = MLPGANConfig
+
+    def generator_spec(self, num_classes: int) -> ModelSpec:
+        c, d = self.config, self.data
+        return ModelSpec(
+            "gan_mlp.G",
+            dict(
+                z_dim=c.z_dim,
+                img_channels=d.channels,
+                img_size=d.size,
+                hidden=c.hidden,
+                layers=c.layers,
+                num_classes=num_classes,
+            ),
+        )
+
+    def discriminator_spec(self, num_classes: int) -> ModelSpec:
+        c, d = self.config, self.data
+        return ModelSpec(
+            "gan_mlp.D",
+            dict(
+                img_channels=d.channels,
+                img_size=d.size,
+                hidden=c.hidden,
+                layers=c.layers,
+                num_classes=num_classes,
+                spectral_norm=c.spectral_norm,
+                dropout=c.dropout,
+            ),
+        )

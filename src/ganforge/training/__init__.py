@@ -1,0 +1,1 @@
+"""Generic training: the trainer, checkpoints, run directories, logs and data-parallel helpers."""

@@ -1,0 +1,346 @@
+"""The generic trainer. Nothing in this file knows about any one GAN family.
+
+It runs a recipe's phases, keeps EMA copies, writes checkpoints, sample grids and logs, resumes
+exactly, rolls back on NaN/inf (the health guard), stops cleanly on Ctrl-C, and writes a bundle
+at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganforge import bundle
+from ganforge.config import RunConfig
+from ganforge.console import progress_enabled, warn
+from ganforge.data import load_images
+from ganforge.data.dataset import ImageData
+from ganforge.errors import TrainingDiverged
+from ganforge.imaging import save_image
+from ganforge.nn.ema import update_ema
+from ganforge.recipes.base import DataInfo, Recipe
+from ganforge.registry import RECIPES, load_all
+from ganforge.training import checkpoint as ckpt
+from ganforge.training import distributed as dist_utils
+from ganforge.training.logger import RunLogger
+from ganforge.training.progress import TrainProgress
+from ganforge.training.rundir import new_run_dir
+from ganforge.training.stream import BatchStream
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or weight became NaN or inf; the health guard handles it."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    interrupted: bool = False
+    bundle_dir: Path | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains `cfg` in `run_dir`, continuing from the newest checkpoint there if there is one."""
+
+    def __init__(
+        self,
+        cfg: RunConfig,
+        run_dir: Path,
+        data: ImageData | None = None,
+        progress: bool | None = None,
+        tensorboard: bool = True,
+    ):
+        load_all()
+        self.cfg = cfg.validate()
+        self.run_dir = Path(run_dir)
+        t = cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = resolve_device(t.device)
+        self.dist = dist_utils.init_from_env(self.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.data = data if data is not None else load_images(cfg.data)
+        cfg.data.channels = int(self.data.images.shape[1])  # resolved, so the run rebuilds from config.json
+        self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), self.data.num_classes)
+
+        torch.manual_seed(t.seed)  # weight init
+        noise = torch.Generator(self.device).manual_seed(t.seed + 7919 * self.dist.rank)
+        self.recipe: Recipe = RECIPES.get(cfg.recipe)(cfg.model, self.info, self.device, noise)
+        dist_utils.broadcast_parameters(self.recipe.models.values(), self.dist)
+        self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
+        self.phases = self.recipe.phases()
+        self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.recipe.optimizers.items()}
+        self.stream = BatchStream(
+            self.data.images,
+            self.data.labels,
+            t.batch_size,
+            t.seed,
+            self.device,
+            self.dist.rank,
+            self.dist.world_size,
+        )
+        self.step = 0
+        self.lr_scale = 1.0
+        self.rollbacks = 0
+        self.sample_inputs = self.recipe.sample_inputs(t.n_samples, torch.Generator().manual_seed(t.seed + 1))
+        self.show_progress = progress_enabled() if progress is None else progress
+        self.tensorboard = tensorboard
+        self._stop = threading.Event()
+
+    @classmethod
+    def new_run(cls, cfg: RunConfig, runs_root: Path, **kwargs: Any) -> Trainer:
+        """Start a fresh auto-numbered run under `runs_root`."""
+        if int(os.environ.get("RANK", "0")) != 0:
+            raise RuntimeError("under torchrun, create the run directory on rank 0 and pass it to every rank")
+        return cls(cfg, new_run_dir(runs_root, cfg.name), **kwargs)
+
+    # ------------------------------------------------------------------ state
+
+    def _ema_copy(self, model: torch.nn.Module) -> torch.nn.Module:
+        ema = copy.deepcopy(model).eval()
+        ema.requires_grad_(False)
+        return ema
+
+    def all_models(self) -> dict[str, torch.nn.Module]:
+        return {**self.recipe.models, **self.ema}
+
+    def state_dict(self) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state(), "noise": self.recipe.generator.get_state()}
+        if torch.cuda.is_available() and self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": ckpt.FORMAT,
+            "step": self.step,
+            "images_seen": self.step * self.cfg.train.batch_size * self.dist.world_size,
+            "lr_scale": self.lr_scale,
+            "rollbacks": self.rollbacks,
+            "models": {k: m.state_dict() for k, m in self.all_models().items()},
+            "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers.items()},
+            "recipe": self.recipe.state_dict(),
+            "data": self.stream.state_dict(),
+            "rng": rng,
+            "specs": {k: s.to_dict() for k, s in self.recipe.specs.items()},
+            "config": self.cfg.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, model in self.all_models().items():
+            model.load_state_dict(state["models"][name])
+        for name, opt in self.recipe.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.recipe.load_state_dict(state["recipe"])
+        self.stream.load_state_dict(state["data"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        if self.dist.rank == 0:
+            self.recipe.generator.set_state(state["rng"]["noise"])
+        else:  # other ranks: a distinct stream, still reproducible from the step
+            self.recipe.generator.manual_seed(
+                self.cfg.train.seed + 7919 * self.dist.rank + int(state["step"])
+            )
+        self.step = int(state["step"])
+        self.rollbacks = int(state.get("rollbacks", 0))
+        self._set_lr_scale(float(state["lr_scale"]))
+
+    def _set_lr_scale(self, scale: float) -> None:
+        self.lr_scale = scale
+        for name, opt in self.recipe.optimizers.items():
+            for group, base in zip(opt.param_groups, self.base_lrs[name], strict=True):
+                group["lr"] = base * scale
+
+    def save_checkpoint(self) -> Path | None:
+        if not self.dist.is_main:
+            return None
+        folder = self.run_dir / "checkpoints"
+        path = ckpt.checkpoint_path(folder, self.step)
+        ckpt.atomic_save(self.state_dict(), path)
+        ckpt.prune(folder, self.cfg.train.keep_checkpoints, protect=(path,))
+        return path
+
+    # ------------------------------------------------------------------ the loop
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One step: every phase whose interval divides the step. Raises NonFiniteError on NaN/inf."""
+        batch = next(self.stream)
+        logs: dict[str, torch.Tensor] = {}
+        for phase in self.phases:
+            if self.step % phase.interval:
+                continue
+            opt = self.recipe.optimizers[phase.optimizer]
+            opt.zero_grad(set_to_none=True)
+            loss, phase_logs = phase.run(batch)
+            if not dist_utils.all_true(bool(torch.isfinite(loss).all()), self.dist, self.device):
+                raise NonFiniteError(f"{phase.name} loss is {loss.item()}")
+            loss.backward()
+            params = [p for group in opt.param_groups for p in group["params"]]
+            dist_utils.average_gradients(params, self.dist)
+            opt.step()
+            if phase.optimizer in self.recipe.ema_of:
+                self._update_ema(phase.optimizer)
+            logs.update(phase_logs)
+        self.step += 1
+        every = self.cfg.train.health.check_weights_every
+        if every and self.step % every == 0:
+            finite = all(
+                bool(torch.isfinite(p).all()) for m in self.recipe.models.values() for p in m.parameters()
+            )
+            if not dist_utils.all_true(finite, self.dist, self.device):
+                raise NonFiniteError("a weight became NaN or inf")
+        return logs
+
+    def _update_ema(self, name: str) -> None:
+        decay = 0.0 if self.step < self.cfg.train.ema_start else self.cfg.train.ema_decay
+        update_ema(self.ema[f"{name}_ema"], self.recipe.models[name], decay)
+
+    def rollback(self, reason: str, logger: RunLogger | None) -> None:
+        """The health guard: restore the last good checkpoint and lower every learning rate."""
+        h = self.cfg.train.health
+        failed_step = self.step
+        if self.rollbacks >= h.max_retries:
+            raise TrainingDiverged(
+                f"training diverged at step {failed_step} ({reason}) after {self.rollbacks} rollbacks; "
+                f"checkpoints in {self.run_dir / 'checkpoints'} are intact: lower the learning rates "
+                f"(--set model.lr_d=...), raise train.health.max_retries, or try --set model.loss=hinge"
+            )
+        state = ckpt.load_latest(self.run_dir / "checkpoints", self.device)
+        if state is None:
+            raise TrainingDiverged(
+                f"training diverged at step {failed_step} ({reason}) before any checkpoint"
+            )
+        rollbacks = self.rollbacks + 1
+        scale = self.lr_scale * h.lr_factor
+        self.load_state_dict(state)
+        self.rollbacks = rollbacks
+        self._set_lr_scale(scale)
+        warn(
+            f"{reason} at step {failed_step}; rolled back to step {self.step} and scaled learning rates "
+            f"by {h.lr_factor} (rollback {rollbacks} of at most {h.max_retries})"
+        )
+        if logger is not None:
+            logger.event(failed_step, "rollback", reason=reason, to_step=self.step, lr_scale=scale)
+
+    def write_samples(self, path: Path) -> Path:
+        name = f"{self.recipe.generator_name}_ema"
+        G = self.ema.get(name, self.recipe.models[self.recipe.generator_name])
+        inputs = self.sample_inputs
+        labels = inputs["labels"].to(self.device) if inputs["labels"] is not None else None
+        with torch.no_grad():
+            images = G(inputs["z"].to(self.device), labels)
+        return save_image(images, path, nrow=inputs["nrow"])
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        if self._stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C stops at once
+        self._stop.set()
+
+    def fit(self) -> TrainResult:
+        """Train to `cfg.train.steps`, resuming from the newest checkpoint in the run directory."""
+        t = self.cfg.train
+        main = self.dist.is_main
+        folder = self.run_dir / "checkpoints"
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.clean_temp_files(folder)
+        dist_utils.barrier(self.dist)  # every rank reads the same newest checkpoint
+        state = ckpt.load_latest(folder, self.device)
+        if state is not None:
+            self.load_state_dict(state)
+        if main:
+            self.cfg.save(self.run_dir / "config.json")
+            if state is None:
+                self.save_checkpoint()  # the health guard always has a good state to return to
+        dist_utils.barrier(self.dist)
+        logger = RunLogger(self.run_dir, self.tensorboard) if main else None
+        progress = TrainProgress(
+            t.steps,
+            self.step,
+            t.batch_size * self.dist.world_size,
+            self.show_progress,
+            every=t.sample_every,
+            quiet=not main,
+        )
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, self._request_stop)
+        sums: dict[str, float] = {}
+        count = 0
+        try:
+            while self.step < t.steps and not self._stop.is_set():
+                try:
+                    logs = self.train_step()
+                except NonFiniteError as err:
+                    self.rollback(str(err), logger)
+                    sums, count = {}, 0
+                    continue
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + float(v)
+                count += 1
+                losses = None
+                if self.step % t.log_every == 0 or self.step == t.steps:
+                    losses = {k: v / count for k, v in sums.items()}
+                    if logger is not None:
+                        logger.log(
+                            self.step,
+                            {
+                                **losses,
+                                "lr_scale": self.lr_scale,
+                                "images_per_second": progress.images_per_second,
+                            },
+                        )
+                    sums, count = {}, 0
+                progress.update(self.step, losses)
+                if main and self.step % t.sample_every == 0:
+                    self.write_samples(self.run_dir / "samples" / f"step-{self.step:06d}.png")
+                if self.step % t.checkpoint_every == 0:
+                    self.save_checkpoint()
+        finally:
+            progress.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        interrupted = self._stop.is_set() and self.step < t.steps
+        result = TrainResult(self.run_dir, self.step, interrupted)
+        if main:
+            if not ckpt.list_checkpoints(folder) or ckpt.list_checkpoints(folder)[-1][0] != self.step:
+                self.save_checkpoint()
+            if not interrupted:
+                samples = self.write_samples(self.run_dir / "samples" / f"step-{self.step:06d}.png")
+                result.bundle_dir = self.write_bundle(samples)
+            if logger is not None:
+                logger.event(self.step, "interrupted" if interrupted else "finished")
+                logger.close()
+        dist_utils.barrier(self.dist)
+        return result
+
+    def write_bundle(self, samples: Path) -> Path:
+        name = self.recipe.generator_name
+        exported = {f"{name}_ema": self.ema.get(f"{name}_ema", self.recipe.models[name])}
+        return bundle.write_bundle(
+            self.run_dir / "bundle",
+            config=self.cfg,
+            models=exported,
+            specs={f"{name}_ema": self.recipe.specs[name]},
+            class_names=self.data.class_names,
+            step=self.step,
+            images_seen=self.step * self.cfg.train.batch_size * self.dist.world_size,
+            samples=samples,
+        )

@@ -1,0 +1,181 @@
+"""End-to-end CLI tests on a tiny folder of images (made here) and on the built-in presets."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from ganforge.cli.app import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, list(args), catch_exceptions=True)
+    return result
+
+
+def run_cli(*args, cwd=None):
+    """The real entry point (`python -m ganforge`), so exit codes and error lines are as a user sees them."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "ganforge", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Two classes of 8 small images each, in class subfolders, of mixed sizes and modes."""
+    root = tmp_path_factory.mktemp("imgs")
+    for cls, color in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        (root / cls).mkdir()
+        for i in range(8):
+            Image.new("RGB", (20 + i, 16), color).save(root / cls / f"{i}.png")
+    return root
+
+
+TINY = [
+    "--set",
+    "model.g_channels=4",
+    "--set",
+    "model.d_channels=4",
+    "--set",
+    "model.z_dim=8",
+    "--set",
+    "train.batch_size=4",
+    "--set",
+    "train.sample_every=2",
+    "--set",
+    "train.checkpoint_every=2",
+    "--set",
+    "train.device=cpu",
+    "--no-progress",
+]
+
+
+def test_dry_run_prints_the_resolved_config():
+    result = invoke("train", "--dry-run")
+    assert result.exit_code == 0, result.output
+    cfg = json.loads(result.stdout)
+    assert cfg["name"] == "dcgan-mnist" and cfg["recipe"] == "dcgan" and cfg["data"]["source"] == "mnist-5k"
+    result = invoke(
+        "train", "--preset", "gan-mnist", "--set", "model.loss=hinge", "--steps", "7", "--dry-run"
+    )
+    cfg = json.loads(result.stdout)
+    assert cfg["recipe"] == "gan" and cfg["model"]["loss"] == "hinge" and cfg["train"]["steps"] == 7
+
+
+def test_bad_input_gives_one_error_line_and_nonzero_exit(tmp_path):
+    cases = [
+        (["train", "--set", "model.nope=1", "--dry-run"], "error: unknown config key 'model.nope'"),
+        (
+            ["train", "--preset", "dcgan-mnistt", "--dry-run"],
+            "error: unknown preset 'dcgan-mnistt'; did you mean dcgan-mnist",
+        ),
+        (["train", "--data", str(tmp_path / "missing"), "--steps", "1"], "does not exist"),
+        (["train", "--data", str(tmp_path), "--steps", "1"], "no"),
+        (["sample", str(tmp_path / "nothing")], "does not exist"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 1, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().startswith("error:") or "warning" in result.stderr
+
+
+def test_train_sample_interpolate_resume_on_a_folder(folder, tmp_path):
+    runs = tmp_path / "runs"
+    result = invoke(
+        "train",
+        "--data",
+        str(folder),
+        "--model",
+        "dcgan",
+        "--size",
+        "8",
+        "--steps",
+        "4",
+        "--conditional",
+        "--runs-dir",
+        str(runs),
+        *TINY,
+    )
+    assert result.exit_code == 0, result.output
+    run = runs / f"00000-dcgan-{folder.name}"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["data"]["channels"] == 3 and cfg["model"]["conditional"] is True
+    assert (run / "bundle" / "G_ema.safetensors").is_file()
+
+    result = invoke(
+        "sample", str(run), "--n", "6", "--seed", "1", "--class", "1", "--out", str(tmp_path / "g.png")
+    )
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "g.png").size == (3 * 10 + 2, 2 * 10 + 2)  # 3 per row, 8px + 2px padding
+
+    result = invoke("sample", str(run / "bundle"), "--n", "3", "--separate", "--out", str(tmp_path / "each"))
+    assert sorted(p.name for p in (tmp_path / "each").iterdir()) == [
+        "seed0-0000.png",
+        "seed0-0001.png",
+        "seed0-0002.png",
+    ]
+    assert Image.open(tmp_path / "each" / "seed0-0000.png").size == (8, 8)
+
+    result = invoke(
+        "interpolate", str(run), "--seeds", "1,2,3", "--frames", "3", "--out", str(tmp_path / "w.gif")
+    )
+    assert result.exit_code == 0, result.output
+    gif = Image.open(tmp_path / "w.gif")
+    assert gif.n_frames == 7 and gif.size == (16, 16)
+
+    result = invoke(
+        "interpolate",
+        str(run),
+        "--seeds",
+        "1,2",
+        "--frames",
+        "2",
+        "--scale",
+        "1",
+        "--out",
+        str(tmp_path / "w.png"),
+    )
+    assert Image.open(tmp_path / "w.png").size == (3 * 8 + 4 * 2, 12)
+
+    result = invoke("train", "--resume", str(run), "--steps", "6", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 6
+    assert json.loads((run / "bundle" / "model.json").read_text())["step"] == 6
+
+    result = run_cli("train", "--resume", str(run), "--preset", "gan-mnist")
+    assert result.returncode == 1 and "only --steps and --device may change" in result.stderr
+
+
+def test_listing_commands():
+    result = invoke("presets", "list")
+    assert result.exit_code == 0 and "cdcgan-mnist" in result.stdout and "dcgan-emoji" in result.stdout
+    result = invoke("models", "list")
+    assert result.exit_code == 0 and "dcgan.G" in result.stdout and "gan_mlp.D" in result.stdout
+    result = invoke("data", "list")
+    assert result.exit_code == 0 and "mnist-5k" in result.stdout and "cifar10" in result.stdout
+
+
+def test_data_show_writes_a_preview(tmp_path):
+    result = invoke("data", "show", "digits", "--n", "4", "--out", str(tmp_path / "p.png"))
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "p.png").size == (2 * 10 + 2, 2 * 10 + 2)
+
+
+def test_help_has_examples():
+    for verb in ("train", "sample", "interpolate"):
+        result = invoke(verb, "--help")
+        assert result.exit_code == 0 and "Example" in result.stdout and "ganforge " + verb in result.stdout
