@@ -179,3 +179,41 @@ def test_help_has_examples():
     for verb in ("train", "sample", "interpolate"):
         result = invoke(verb, "--help")
         assert result.exit_code == 0 and "Example" in result.stdout and "ganforge " + verb in result.stdout
+
+
+def test_bad_files_are_skipped_with_one_warning_each(tmp_path):
+    data = tmp_path / "mixed"
+    data.mkdir()
+    for i in range(6):
+        Image.new("L", (12, 12), 40 * i).save(data / f"good{i}.png")
+    (data / "zero.png").write_bytes(b"")
+    (data / "text.jpg").write_text("not an image at all")
+    good = (data / "good0.png").read_bytes()
+    (data / "truncated.png").write_bytes(good[: len(good) // 2])
+    (data / "notes.txt").write_text("ignored: not an image extension")
+    result = run_cli(
+        "train",
+        "--data",
+        str(data),
+        "--size",
+        "8",
+        "--steps",
+        "2",
+        "--runs-dir",
+        str(tmp_path / "r"),
+        *TINY,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 3, result.stderr
+    for name in ("zero.png", "text.jpg", "truncated.png"):
+        assert sum(name in line for line in warnings) == 1
+    assert "notes.txt" not in result.stderr
+    assert (tmp_path / "r" / "00000-dcgan-mixed" / "bundle" / "G_ema.safetensors").is_file()
+
+
+def test_family_flag_on_the_wrong_recipe():
+    result = invoke("train", "--pairs", "folders", "--dry-run")
+    assert result.exit_code == 1
+    assert "--pairs does not apply to recipe 'dcgan'" in str(result.exception)

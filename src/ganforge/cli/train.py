@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,23 +15,51 @@ from ganforge.errors import ConfigError
 from ganforge.presets import DEFAULT_PRESET, get_preset
 from ganforge.training.rundir import latest_run_dir
 
+# Flags that set one config key each: (flag, config key). Family flags (model.*) only apply to the
+# recipes whose config has that key; anything else is reachable with --set.
+FLAG_KEYS = {
+    "size": "data.size",
+    "fit": "data.fit",
+    "steps": "train.steps",
+    "batch_size": "train.batch_size",
+    "seed": "train.seed",
+    "device": "train.device",
+    "name": "name",
+    "conditional": "model.conditional",
+    "data_a": "model.data_a",
+    "data_b": "model.data_b",
+    "pairs": "model.pairs",
+    "direction": "model.direction",
+    "scale": "model.scale",
+    "stage": "model.stage",
+    "augment": "model.augment",
+    "labels": "model.labels",
+    "labeled_list": "model.labeled_list",
+    "baseline": "model.baseline",
+}
+
+
+def _has_key(cfg: RunConfig, key: str) -> bool:
+    node: Any = cfg.to_dict()
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
 
 def build_config(
     preset: str | None,
     config: Path | None,
-    data: str | None,
     model: str | None,
-    size: int | None,
-    steps: int | None,
-    batch_size: int | None,
-    fit: str | None,
-    conditional: bool | None,
-    seed: int | None,
-    device: str | None,
-    name: str | None,
+    data: str | None,
+    flags: dict[str, Any],
     overrides: list[str],
 ) -> RunConfig:
-    """Resolve a run config: preset or file, then --model, then the flags, then --set."""
+    """Resolve a run config: preset or file, then --model and --data, then the flags, then --set.
+
+    `flags` maps flag names (see FLAG_KEYS) to values; None means the flag was not given.
+    """
     if preset and config:
         raise ConfigError("give either --preset or --config, not both")
     cfg = RunConfig.load(config) if config else get_preset(preset or DEFAULT_PRESET)
@@ -43,17 +71,17 @@ def build_config(
         cfg.data.channels = None
         if not preset and not config:  # a user's own data: name the run after it
             cfg.name = f"{cfg.recipe}-{Path(data).name or 'data'}"
-    flags = {
-        "data.size": size,
-        "train.steps": steps,
-        "train.batch_size": batch_size,
-        "data.fit": fit,
-        "model.conditional": conditional,
-        "train.seed": seed,
-        "train.device": device,
-        "name": name,
-    }
-    sets = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
+    sets = []
+    for flag, value in flags.items():
+        if value is None:
+            continue
+        key = FLAG_KEYS[flag]
+        if not _has_key(cfg, key):
+            raise ConfigError(
+                f"--{flag.replace('_', '-')} does not apply to recipe {cfg.recipe!r}; "
+                "see `ganforge models list`"
+            )
+        sets.append(f"{key}={json.dumps(value)}")
     return apply_overrides(cfg, sets + list(overrides))
 
 
@@ -61,7 +89,9 @@ def train(
     preset: Annotated[str | None, typer.Option(help="named config; see `ganforge presets list`")] = None,
     config: Annotated[Path | None, typer.Option(help="a config.json to start from")] = None,
     data: Annotated[str | None, typer.Option(help="built-in dataset name or a folder of images")] = None,
-    model: Annotated[str | None, typer.Option(help="recipe: gan, dcgan (see `ganforge models list`)")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="recipe, e.g. gan, dcgan (see `ganforge models list`)")
+    ] = None,
     size: Annotated[int | None, typer.Option(help="image size in pixels (square)")] = None,
     steps: Annotated[
         int | None, typer.Option(help="total training steps; with --resume, the new total")
@@ -75,8 +105,26 @@ def train(
     seed: Annotated[int | None, typer.Option(help="seed for weights, noise and data order")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:1, mps")] = None,
     name: Annotated[str | None, typer.Option(help="run name used in the run directory")] = None,
+    data_a: Annotated[str | None, typer.Option("--data-a", help="unpaired translation: domain A")] = None,
+    data_b: Annotated[str | None, typer.Option("--data-b", help="unpaired translation: domain B")] = None,
+    pairs: Annotated[str | None, typer.Option(help="paired data layout: side-by-side or folders")] = None,
+    direction: Annotated[str | None, typer.Option(help="translation direction: AtoB or BtoA")] = None,
+    scale: Annotated[int | None, typer.Option(help="super-resolution factor: 2 or 4")] = None,
+    stage: Annotated[str | None, typer.Option(help="super-resolution stage: psnr or gan")] = None,
+    augment: Annotated[
+        str | None, typer.Option(help="discriminator augmentation: none, diffaugment, ada")
+    ] = None,
+    labels: Annotated[
+        str | None, typer.Option(help="semi-supervised: labeled images, a count or a fraction")
+    ] = None,
+    labeled_list: Annotated[
+        str | None, typer.Option("--labeled-list", help="file naming the labeled images")
+    ] = None,
+    baseline: Annotated[
+        bool | None, typer.Option("--baseline", help="also train a supervised baseline")
+    ] = None,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="override any config key: --set train.lr=1e-4")
+        list[str] | None, typer.Option("--set", help="override any config key: --set model.lr_d=1e-4")
     ] = None,
     resume: Annotated[str | None, typer.Option(help="continue a run: its directory, or 'last'")] = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="where new run directories go")] = Path("runs"),
@@ -89,7 +137,7 @@ def train(
 
     Examples:
 
-      ganforge train                                   # dcgan-mnist, ~4 min on 2 CPU cores
+      ganforge train                                   # dcgan-mnist, ~3 min on 2 CPU cores
 
       ganforge train --preset cdcgan-mnist             # choose the digit later with --class
 
@@ -101,53 +149,73 @@ def train(
     """
     from ganforge.training.trainer import Trainer
 
+    flags = dict(
+        size=size,
+        fit=fit,
+        steps=steps,
+        batch_size=batch_size,
+        seed=seed,
+        device=device,
+        name=name,
+        conditional=conditional,
+        data_a=data_a,
+        data_b=data_b,
+        pairs=pairs,
+        direction=direction,
+        scale=scale,
+        stage=stage,
+        augment=augment,
+        labeled_list=labeled_list,
+        baseline=baseline,
+        labels=_number(labels, "--labels") if labels is not None else None,
+    )
     if resume:
-        given = [preset, config, data, model, size, batch_size, fit, conditional, seed, name] + list(
-            set_ or []
-        )
-        if any(v is not None for v in given):
+        changed = [
+            f"--{k.replace('_', '-')}"
+            for k, v in flags.items()
+            if v is not None and k not in ("steps", "device")
+        ]
+        changed += ["--preset"] * bool(preset) + ["--config"] * bool(config) + ["--data"] * bool(data)
+        changed += ["--model"] * bool(model) + ["--set"] * bool(set_)
+        if changed:
             raise ConfigError(
-                "--resume continues a run with its saved config; only --steps and --device may change"
+                f"--resume continues a run with its saved config; only --steps and --device may change "
+                f"(got {', '.join(changed)})"
             )
         run_dir = latest_run_dir(runs_dir) if resume == "last" else Path(resume)
         if not (run_dir / "config.json").is_file():
             raise ConfigError(f"{run_dir} is not a ganforge run directory (no config.json)")
         cfg = RunConfig.load(run_dir / "config.json")
         cfg = apply_overrides(
-            cfg,
-            [f"train.steps={steps}"] * (steps is not None)
-            + [f"train.device={device}"] * (device is not None),
+            cfg, [f"train.{k}={json.dumps(flags[k])}" for k in ("steps", "device") if flags[k]]
         )
-        if dry_run:
-            typer.echo(json.dumps(cfg.to_dict(), indent=2))
-            return
-        trainer = Trainer(cfg, run_dir, progress=progress)
     else:
-        cfg = build_config(
-            preset,
-            config,
-            data,
-            model,
-            size,
-            steps,
-            batch_size,
-            fit,
-            conditional,
-            seed,
-            device,
-            name,
-            list(set_ or []),
-        )
-        if dry_run:
-            typer.echo(json.dumps(cfg.to_dict(), indent=2))
-            return
-        trainer = Trainer.new_run(cfg, runs_dir, progress=progress)
+        cfg = build_config(preset, config, model, data, flags, list(set_ or []))
+    if dry_run:
+        typer.echo(json.dumps(cfg.to_dict(), indent=2))
+        return
+    trainer = (
+        Trainer(cfg, run_dir, progress=progress)
+        if resume
+        else Trainer.new_run(cfg, runs_dir, progress=progress)
+    )
     info(f"run directory: {trainer.run_dir}")
     result = trainer.fit()
     if result.interrupted:
         info(
-            f"interrupted at step {result.step}; checkpoint saved. Continue with: "
-            f"ganforge train --resume {result.run_dir}"
+            f"interrupted at step {result.step}; checkpoint saved. "
+            f"Continue with: ganforge train --resume {result.run_dir}"
         )
         sys.exit(130)
     info(f"done: step {result.step}; samples in {result.run_dir / 'samples'}, bundle in {result.bundle_dir}")
+
+
+def _number(text: str, flag: str) -> int | float:
+    """'100' -> 100, '0.01' -> 0.01, for flags that take a count or a fraction."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{flag} {text!r} must be a number, e.g. 100 or 0.01") from None

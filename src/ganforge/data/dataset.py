@@ -18,6 +18,9 @@ class ImageData:
     labels: torch.Tensor | None  # (N,) int64 class indices into class_names, or None
     class_names: list[str] | None  # class_names[k] names label k; None when there are no labels
     source: str  # the built-in name or the folder path it came from
+    targets: torch.Tensor | None = (
+        None  # (N, C', H, W) uint8 paired with `images` (paired translation), or None
+    )
 
     def __post_init__(self) -> None:
         images = self.images
@@ -25,6 +28,12 @@ class ImageData:
             raise ValueError(
                 f"ImageData.images must be (N, 1|3, H, W) uint8, got {tuple(images.shape)} {images.dtype}"
             )
+        if self.targets is not None and (
+            self.targets.dtype != torch.uint8
+            or self.targets.ndim != 4
+            or self.targets.shape[0] != images.shape[0]
+        ):
+            raise ValueError(f"ImageData.targets must be ({images.shape[0]}, C, H, W) uint8")
         if (self.labels is None) != (self.class_names is None):
             raise ValueError("ImageData.labels and class_names must both be set or both be None")
         if self.labels is not None:
@@ -58,7 +67,8 @@ class ImageData:
     def subset(self, index: torch.Tensor) -> ImageData:
         """The images (and labels) at `index`, in that order."""
         labels = self.labels[index] if self.labels is not None else None
-        return ImageData(self.images[index], labels, self.class_names, self.source)
+        targets = self.targets[index] if self.targets is not None else None
+        return ImageData(self.images[index], labels, self.class_names, self.source, targets)
 
     def without_labels(self) -> ImageData:
-        return ImageData(self.images, None, None, self.source)
+        return ImageData(self.images, None, None, self.source, self.targets)

@@ -10,12 +10,13 @@ from Karras et al.'s StyleGAN2-ADA loss). Models never own optimizers. To add a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from ganforge.data.dataset import ImageData
 from ganforge.registry import RECIPES, create_model
 
 
@@ -31,7 +32,9 @@ class DataInfo:
 @dataclass
 class Batch:
     real: torch.Tensor  # (B, C, H, W) float in [-1, 1] on the training device
-    labels: torch.Tensor | None  # (B,) int64 or None
+    labels: torch.Tensor | None = None  # (B,) int64 or None
+    target: torch.Tensor | None = None  # (B, C', H, W) the image paired with each `real` (paired data)
+    extra: dict[str, Batch] = field(default_factory=dict)  # batches of the recipe's other streams, by name
 
 
 # A phase's body: takes the batch, returns (loss to minimize, scalars to log).
@@ -74,7 +77,8 @@ class Recipe:
 
     config_class: ClassVar[type]
     ema_of: ClassVar[tuple[str, ...]] = ("G",)
-    generator_name: ClassVar[str] = "G"  # the model that `sample` runs (its EMA copy when there is one)
+    generator_name: ClassVar[str] = "G"  # the model that preview grids run (its EMA copy when there is one)
+    exports: ClassVar[tuple[str, ...]] = ("G",)  # models written to the bundle (their EMA copies if any)
 
     def __init__(self, config: Any, data: DataInfo, device: torch.device, generator: torch.Generator):
         self.config = config
@@ -92,6 +96,14 @@ class Recipe:
         self.specs[name] = spec
         return model
 
+    @classmethod
+    def load_data(cls, cfg: Any) -> dict[str, ImageData]:
+        """The training data by stream name (a `RunConfig` in). "main" is required and sizes the
+        models; other streams (e.g. CycleGAN's domain "B") arrive as `batch.extra[name]`."""
+        from ganforge.data import load_images
+
+        return {"main": load_images(cfg.data)}
+
     # ---- to implement
     def build(self) -> None:
         raise NotImplementedError
@@ -99,11 +111,22 @@ class Recipe:
     def phases(self) -> list[Phase]:
         raise NotImplementedError
 
-    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Any]:
-        """Fixed inputs for preview grids: keyword arguments of the generator, plus `nrow`."""
+    def sample_inputs(self, n: int, generator: torch.Generator, examples: Batch) -> dict[str, Any]:
+        """Fixed inputs for preview grids, given `examples` (the first n training items, on the CPU).
+        Returns what `preview` reads (for generators: z and labels) plus `nrow` for the grid."""
         raise NotImplementedError
 
     # ---- optional
+    def begin_step(self, step: int, total_steps: int) -> None:
+        """Called before every step: schedules (fade-in, learning-rate decay) live here."""
+
+    def preview(self, models: dict[str, nn.Module], inputs: dict[str, Any]) -> torch.Tensor:
+        """Images for a preview grid; `models` has EMA copies in place of their sources."""
+        G = models[self.generator_name]
+        device = next(G.parameters()).device
+        labels = inputs["labels"].to(device) if inputs.get("labels") is not None else None
+        return G(inputs["z"].to(device), labels)
+
     def state_dict(self) -> dict[str, Any]:
         """Recipe state beyond models and optimizers (image pools, schedules, augmentation p)."""
         return {}

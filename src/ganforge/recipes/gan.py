@@ -132,7 +132,7 @@ class AdversarialRecipe(Recipe):
             Phase("G_main", "G", self.g_main, interval=self.config.d_steps),
         ]
 
-    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Any]:
+    def sample_inputs(self, n: int, generator: torch.Generator, examples: Batch) -> dict[str, Any]:
         z = torch.randn(n, self.config.z_dim, generator=generator)
         if not self.G.num_classes:
             return {"z": z, "labels": None, "nrow": None}

@@ -63,5 +63,5 @@ class MyRecipe(Recipe):  # decorate with @register_recipe("my-family", descripti
         loss = torch.nn.functional.softplus(-self.D(self.G(z))).mean()
         return loss, {"G_loss": loss.detach()}
 
-    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Any]:
+    def sample_inputs(self, n: int, generator: torch.Generator, examples: Batch) -> dict[str, Any]:
         return {"z": torch.randn(n, self.config.z_dim, generator=generator), "labels": None, "nrow": None}

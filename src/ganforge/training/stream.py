@@ -1,4 +1,4 @@
-"""An endless, resumable stream of batches over an in-memory uint8 image tensor."""
+"""An endless, resumable stream of batches over an in-memory uint8 image set."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
 from ganforge.imaging import to_float
 from ganforge.recipes.base import Batch
@@ -14,28 +15,31 @@ from ganforge.recipes.base import Batch
 class BatchStream:
     """Shuffles once per epoch with its own generator; drops the last partial batch.
 
-    The state (permutation, position, generator) goes into checkpoints, so a resumed run sees the
-    same batches in the same order as an uninterrupted one.
+    Under data parallelism every rank shuffles identically and takes its own slice of each global
+    batch. The state (permutation, position, generator) goes into checkpoints, so a resumed run
+    sees the same batches in the same order as an uninterrupted one.
     """
 
     def __init__(
         self,
-        images: torch.Tensor,
-        labels: torch.Tensor | None,
+        data: ImageData,
         batch_size: int,
         seed: int,
         device: torch.device,
         rank: int = 0,
         world_size: int = 1,
+        name: str = "main",
     ):
-        n = images.shape[0]
+        n = len(data)
         if n < batch_size * world_size:
             raise ConfigError(
-                f"the dataset has {n} images, fewer than one batch of {batch_size * world_size}; "
+                f"the {name} dataset has {n} images, fewer than one batch of {batch_size * world_size}; "
                 f"lower the batch size, e.g. --set train.batch_size={max(1, n // world_size)}"
             )
-        self.images = images.to(device)  # uint8 stays uint8 on the device; converted per batch
-        self.labels = labels.to(device) if labels is not None else None
+        # uint8 stays uint8 on the device (4x less memory); batches are converted as they are drawn
+        self.images = data.images.to(device)
+        self.labels = data.labels.to(device) if data.labels is not None else None
+        self.targets = data.targets.to(device) if data.targets is not None else None
         self.batch_size = batch_size
         self.rank, self.world_size = rank, world_size
         self.generator = torch.Generator().manual_seed(seed)
@@ -52,8 +56,11 @@ class BatchStream:
         start = self.position + self.rank * self.batch_size
         index = self.order[start : start + self.batch_size].to(self.images.device)
         self.position += global_batch
-        labels = self.labels[index] if self.labels is not None else None
-        return Batch(real=to_float(self.images[index]), labels=labels)
+        return Batch(
+            real=to_float(self.images[index]),
+            labels=self.labels[index] if self.labels is not None else None,
+            target=to_float(self.targets[index]) if self.targets is not None else None,
+        )
 
     def __iter__(self) -> BatchStream:
         return self

@@ -20,12 +20,11 @@ import torch
 from ganforge import bundle
 from ganforge.config import RunConfig
 from ganforge.console import progress_enabled, warn
-from ganforge.data import load_images
 from ganforge.data.dataset import ImageData
 from ganforge.errors import TrainingDiverged
-from ganforge.imaging import save_image
+from ganforge.imaging import save_image, to_float
 from ganforge.nn.ema import update_ema
-from ganforge.recipes.base import DataInfo, Recipe
+from ganforge.recipes.base import Batch, DataInfo, Recipe
 from ganforge.registry import RECIPES, load_all
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed as dist_utils
@@ -64,7 +63,7 @@ class Trainer:
         self,
         cfg: RunConfig,
         run_dir: Path,
-        data: ImageData | None = None,
+        data: ImageData | dict[str, ImageData] | None = None,
         progress: bool | None = None,
         tensorboard: bool = True,
     ):
@@ -78,30 +77,34 @@ class Trainer:
         self.dist = dist_utils.init_from_env(self.device)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
-        self.data = data if data is not None else load_images(cfg.data)
+        recipe_class = RECIPES.get(cfg.recipe)
+        if data is None:
+            data = recipe_class.load_data(cfg)
+        self.datasets = data if isinstance(data, dict) else {"main": data}
+        self.data = self.datasets["main"]
         cfg.data.channels = int(self.data.images.shape[1])  # resolved, so the run rebuilds from config.json
         self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), self.data.num_classes)
 
         torch.manual_seed(t.seed)  # weight init
         noise = torch.Generator(self.device).manual_seed(t.seed + 7919 * self.dist.rank)
-        self.recipe: Recipe = RECIPES.get(cfg.recipe)(cfg.model, self.info, self.device, noise)
+        self.recipe: Recipe = recipe_class(cfg.model, self.info, self.device, noise)
         dist_utils.broadcast_parameters(self.recipe.models.values(), self.dist)
         self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
         self.phases = self.recipe.phases()
         self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.recipe.optimizers.items()}
-        self.stream = BatchStream(
-            self.data.images,
-            self.data.labels,
-            t.batch_size,
-            t.seed,
-            self.device,
-            self.dist.rank,
-            self.dist.world_size,
-        )
+        self.streams = {
+            name: BatchStream(
+                d, t.batch_size, t.seed + k, self.device, self.dist.rank, self.dist.world_size, name
+            )
+            for k, (name, d) in enumerate(self.datasets.items())
+        }
+        self.stream = self.streams["main"]
         self.step = 0
         self.lr_scale = 1.0
         self.rollbacks = 0
-        self.sample_inputs = self.recipe.sample_inputs(t.n_samples, torch.Generator().manual_seed(t.seed + 1))
+        self.sample_inputs = self.recipe.sample_inputs(
+            t.n_samples, torch.Generator().manual_seed(t.seed + 1), self._examples(t.n_samples)
+        )
         self.show_progress = progress_enabled() if progress is None else progress
         self.tensorboard = tensorboard
         self._stop = threading.Event()
@@ -136,7 +139,7 @@ class Trainer:
             "models": {k: m.state_dict() for k, m in self.all_models().items()},
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers.items()},
             "recipe": self.recipe.state_dict(),
-            "data": self.stream.state_dict(),
+            "data": {name: stream.state_dict() for name, stream in self.streams.items()},
             "rng": rng,
             "specs": {k: s.to_dict() for k, s in self.recipe.specs.items()},
             "config": self.cfg.to_dict(),
@@ -148,7 +151,8 @@ class Trainer:
         for name, opt in self.recipe.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         self.recipe.load_state_dict(state["recipe"])
-        self.stream.load_state_dict(state["data"])
+        for name, stream in self.streams.items():
+            stream.load_state_dict(state["data"][name])
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
@@ -181,7 +185,9 @@ class Trainer:
 
     def train_step(self) -> dict[str, torch.Tensor]:
         """One step: every phase whose interval divides the step. Raises NonFiniteError on NaN/inf."""
+        self.recipe.begin_step(self.step, self.cfg.train.steps)
         batch = next(self.stream)
+        batch.extra = {name: next(stream) for name, stream in self.streams.items() if name != "main"}
         logs: dict[str, torch.Tensor] = {}
         for phase in self.phases:
             if self.step % phase.interval:
@@ -239,14 +245,29 @@ class Trainer:
         if logger is not None:
             logger.event(failed_step, "rollback", reason=reason, to_step=self.step, lr_scale=scale)
 
+    def _examples(self, n: int) -> Batch:
+        """The first n training items of each stream (CPU, float), for fixed preview grids."""
+
+        def first(d: ImageData) -> Batch:
+            k = min(n, len(d))
+            return Batch(
+                real=to_float(d.images[:k]),
+                labels=d.labels[:k] if d.labels is not None else None,
+                target=to_float(d.targets[:k]) if d.targets is not None else None,
+            )
+
+        batch = first(self.data)
+        batch.extra = {name: first(d) for name, d in self.datasets.items() if name != "main"}
+        return batch
+
+    def models_for_use(self) -> dict[str, torch.nn.Module]:
+        """The models as used for previews and bundles: EMA copies in place of their sources."""
+        return {name: self.ema.get(f"{name}_ema", model) for name, model in self.recipe.models.items()}
+
     def write_samples(self, path: Path) -> Path:
-        name = f"{self.recipe.generator_name}_ema"
-        G = self.ema.get(name, self.recipe.models[self.recipe.generator_name])
-        inputs = self.sample_inputs
-        labels = inputs["labels"].to(self.device) if inputs["labels"] is not None else None
         with torch.no_grad():
-            images = G(inputs["z"].to(self.device), labels)
-        return save_image(images, path, nrow=inputs["nrow"])
+            images = self.recipe.preview(self.models_for_use(), self.sample_inputs)
+        return save_image(images, path, nrow=self.sample_inputs.get("nrow"))
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         if self._stop.is_set():
@@ -332,13 +353,14 @@ class Trainer:
         return result
 
     def write_bundle(self, samples: Path) -> Path:
-        name = self.recipe.generator_name
-        exported = {f"{name}_ema": self.ema.get(f"{name}_ema", self.recipe.models[name])}
+        use = self.models_for_use()
+        exported = {(f"{n}_ema" if f"{n}_ema" in self.ema else n): use[n] for n in self.recipe.exports}
+        specs = {name: self.recipe.specs[name.removesuffix("_ema")] for name in exported}
         return bundle.write_bundle(
             self.run_dir / "bundle",
             config=self.cfg,
             models=exported,
-            specs={f"{name}_ema": self.recipe.specs[name]},
+            specs=specs,
             class_names=self.data.class_names,
             step=self.step,
             images_seen=self.step * self.cfg.train.batch_size * self.dist.world_size,
