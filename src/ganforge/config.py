@@ -52,7 +52,9 @@ class HealthConfig:
 @dataclass
 class TrainConfig:
     steps: int = 2000  # optimizer steps of the discriminator (one step = one batch)
-    batch_size: int = 64
+    batch_size: int = 64  # per process under torchrun
+    global_batch: int | None = None  # if set, the batch summed over all processes (overrides batch_size)
+    sync_batchnorm: bool = False  # BatchNorm statistics across processes (CUDA only)
     seed: int = 0  # seeds weights, noise and data order: a run is reproducible from its config
     device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
     threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's default
@@ -73,6 +75,8 @@ class TrainConfig:
             raise ConfigError("train.keep_checkpoints must be at least 1")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay={self.ema_decay} must be in [0, 1)")
+        if self.global_batch is not None and self.global_batch < 1:
+            raise ConfigError(f"train.global_batch={self.global_batch} must be at least 1 (or null)")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("train.threads must be at least 1 (or null)")
         self.health.validate()

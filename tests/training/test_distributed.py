@@ -12,36 +12,75 @@ from ganforge.training import checkpoint as ckpt
 from ganforge.training.distributed import DistContext, average_gradients
 from ganforge.training.trainer import Trainer
 
+WORKER = Path(__file__).with_name("ddp_worker.py")
+
+
+def torchrun(run_dir: Path, recipe: str, steps: int, batch: int) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(WORKER),
+        str(run_dir),
+        recipe,
+        str(steps),
+        str(batch),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+
 
 @pytest.mark.slow
-def test_two_processes_train_in_lockstep_and_resume_on_one(tmp_path):
-    worker = Path(__file__).with_name("ddp_worker.py")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            str(worker),
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
-    assert result == {"world_size": 2, "same_weights": True, "step": 6}
-    state = ckpt.load_latest(tmp_path / "run" / "checkpoints")
+def test_two_processes_train_in_lockstep_write_once_and_resume_on_one(tmp_path):
+    run = tmp_path / "run"
+    assert torchrun(run, "dcgan", 6, 8) == {"world_size": 2, "same_weights": True, "step": 6}
+    state = ckpt.load_latest(run / "checkpoints")
     assert state["step"] == 6 and state["images_seen"] == 6 * 8 * 2
+    events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in events if "D_loss" in e] == [2, 4, 6]  # logged once, by rank 0
+    assert sum(e.get("event") == "finished" for e in events) == 1
     # a checkpoint written by two processes continues in one
-    resumed = Trainer(
-        tiny_config(steps=8), tmp_path / "run", data=tiny_images(), progress=False, tensorboard=False
-    )
+    resumed = Trainer(tiny_config(steps=8), run, data=tiny_images(), progress=False, tensorboard=False)
     assert resumed.fit().step == 8
+
+
+@pytest.mark.slow
+def test_two_processes_at_batch_b_match_one_process_at_2b(tmp_path):
+    torchrun(tmp_path / "two", "gan", 1, 4)
+    two = torch.load(tmp_path / "two" / "G_flat.pt", weights_only=True)
+
+    cfg = tiny_config("gan", steps=1, dropout=0.0)
+    cfg.train.batch_size = 8
+    one = Trainer(cfg, tmp_path / "one", data=tiny_images(), progress=False, tensorboard=False)
+    before = torch.cat([p.detach().reshape(-1) for p in one.recipe.G.parameters()]).clone()
+    one.fit()
+    after = torch.cat([p.detach().reshape(-1) for p in one.recipe.G.parameters()])
+    assert not torch.equal(before, after)  # the step changed the weights
+    assert torch.allclose(two, after, atol=1e-6, rtol=1e-5)
+
+
+def test_global_batch_splits_over_processes(tmp_path):
+    cfg = tiny_config(steps=1)
+    cfg.train.global_batch = 16
+    trainer = Trainer(cfg, tmp_path / "r", data=tiny_images(), progress=False, tensorboard=False)
+    assert trainer.batch_size == 16 and trainer.global_batch == 16
+    assert next(trainer.stream).real.shape[0] == 16
+
+
+def test_sync_batchnorm_needs_cuda(tmp_path, monkeypatch):
+    from ganforge.errors import ConfigError
+    from ganforge.training import distributed
+
+    cfg = tiny_config(steps=1)
+    cfg.train.sync_batchnorm = True
+    monkeypatch.setattr(distributed, "init_from_env", lambda device: DistContext(0, 2, 0))
+    monkeypatch.setattr("ganforge.training.trainer.dist_utils.broadcast_parameters", lambda *a: None)
+    with pytest.raises(ConfigError, match="needs CUDA"):
+        Trainer(cfg, tmp_path / "r", data=tiny_images(), progress=False, tensorboard=False)
 
 
 def test_average_gradients_is_a_no_op_on_one_process():

@@ -22,6 +22,7 @@ FLAG_KEYS = {
     "fit": "data.fit",
     "steps": "train.steps",
     "batch_size": "train.batch_size",
+    "global_batch": "train.global_batch",
     "seed": "train.seed",
     "device": "train.device",
     "name": "name",
@@ -96,7 +97,12 @@ def train(
     steps: Annotated[
         int | None, typer.Option(help="total training steps; with --resume, the new total")
     ] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="images per step")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", "--batch", help="images per step per process")
+    ] = None,
+    global_batch: Annotated[
+        int | None, typer.Option("--global-batch", help="images per step over all torchrun processes")
+    ] = None,
     fit: Annotated[str | None, typer.Option(help="non-square images: crop or pad")] = None,
     conditional: Annotated[
         bool | None,
@@ -147,6 +153,7 @@ def train(
 
       ganforge train --preset gan-mnist --set model.loss=hinge --dry-run
     """
+    from ganforge.training import distributed as dist_utils
     from ganforge.training.trainer import Trainer
 
     flags = dict(
@@ -154,6 +161,7 @@ def train(
         fit=fit,
         steps=steps,
         batch_size=batch_size,
+        global_batch=global_batch,
         seed=seed,
         device=device,
         name=name,
@@ -200,7 +208,10 @@ def train(
         else Trainer.new_run(cfg, runs_dir, progress=progress)
     )
     info(f"run directory: {trainer.run_dir}")
-    result = trainer.fit()
+    try:
+        result = trainer.fit()
+    finally:
+        dist_utils.shutdown(trainer.dist)
     if result.interrupted:
         info(
             f"interrupted at step {result.step}; checkpoint saved. "

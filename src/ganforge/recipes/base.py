@@ -80,15 +80,31 @@ class Recipe:
     generator_name: ClassVar[str] = "G"  # the model that preview grids run (its EMA copy when there is one)
     exports: ClassVar[tuple[str, ...]] = ("G",)  # models written to the bundle (their EMA copies if any)
 
-    def __init__(self, config: Any, data: DataInfo, device: torch.device, generator: torch.Generator):
+    def __init__(
+        self,
+        config: Any,
+        data: DataInfo,
+        device: torch.device,
+        generator: torch.Generator,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         self.config = config
         self.data = data
         self.device = device
         self.generator = generator  # every random draw during training comes from here
+        self.rank, self.world_size = rank, world_size  # data parallelism (1 process: 0, 1)
         self.models: dict[str, nn.Module] = {}
         self.specs: dict[str, ModelSpec] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.build()
+
+    def randn(self, n: int, *shape: int) -> torch.Tensor:
+        """n normal draws of `shape` for this process. Under data parallelism every rank draws the
+        whole global batch from the same generator and keeps its own slice, so N processes at batch B
+        see exactly the noise that one process at batch N*B would."""
+        full = torch.randn(n * self.world_size, *shape, device=self.device, generator=self.generator)
+        return full[self.rank * n : (self.rank + 1) * n]
 
     def add_model(self, name: str, spec: ModelSpec) -> nn.Module:
         model = spec.build().to(self.device)

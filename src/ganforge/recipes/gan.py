@@ -96,7 +96,7 @@ class AdversarialRecipe(Recipe):
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
 
     def draw_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.z_dim, device=self.device, generator=self.generator)
+        return self.randn(n, self.config.z_dim)
 
     def draw_labels(self, batch: Batch) -> torch.Tensor | None:
         # Fake images take the batch's own labels, so D sees the data's class balance.

@@ -21,7 +21,7 @@ from ganforge import bundle
 from ganforge.config import RunConfig
 from ganforge.console import progress_enabled, warn
 from ganforge.data.dataset import ImageData
-from ganforge.errors import TrainingDiverged
+from ganforge.errors import ConfigError, TrainingDiverged
 from ganforge.imaging import save_image, to_float
 from ganforge.nn.ema import update_ema
 from ganforge.recipes.base import Batch, DataInfo, Recipe
@@ -77,6 +77,16 @@ class Trainer:
         self.dist = dist_utils.init_from_env(self.device)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
+        if t.global_batch is not None:
+            if t.global_batch % self.dist.world_size:
+                raise ConfigError(
+                    f"train.global_batch={t.global_batch} does not split evenly over {self.dist.world_size} "
+                    f"processes; use a multiple of {self.dist.world_size}"
+                )
+            self.batch_size = t.global_batch // self.dist.world_size  # per process
+        else:
+            self.batch_size = t.batch_size
+        self.global_batch = self.batch_size * self.dist.world_size
         recipe_class = RECIPES.get(cfg.recipe)
         if data is None:
             data = recipe_class.load_data(cfg)
@@ -86,15 +96,19 @@ class Trainer:
         self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), self.data.num_classes)
 
         torch.manual_seed(t.seed)  # weight init
-        noise = torch.Generator(self.device).manual_seed(t.seed + 7919 * self.dist.rank)
-        self.recipe: Recipe = recipe_class(cfg.model, self.info, self.device, noise)
+        # one noise stream on every rank; `Recipe.randn` hands each rank its slice of the global batch
+        noise = torch.Generator(self.device).manual_seed(t.seed)
+        self.recipe: Recipe = recipe_class(
+            cfg.model, self.info, self.device, noise, self.dist.rank, self.dist.world_size
+        )
+        self._maybe_sync_batchnorm()
         dist_utils.broadcast_parameters(self.recipe.models.values(), self.dist)
         self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
         self.phases = self.recipe.phases()
         self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.recipe.optimizers.items()}
         self.streams = {
             name: BatchStream(
-                d, t.batch_size, t.seed + k, self.device, self.dist.rank, self.dist.world_size, name
+                d, self.batch_size, t.seed + k, self.device, self.dist.rank, self.dist.world_size, name
             )
             for k, (name, d) in enumerate(self.datasets.items())
         }
@@ -108,6 +122,15 @@ class Trainer:
         self.show_progress = progress_enabled() if progress is None else progress
         self.tensorboard = tensorboard
         self._stop = threading.Event()
+
+    def _maybe_sync_batchnorm(self) -> None:
+        if not (self.cfg.train.sync_batchnorm and self.dist.enabled):
+            return
+        if self.device.type != "cuda":
+            raise ConfigError("train.sync_batchnorm needs CUDA devices (PyTorch's SyncBatchNorm is GPU-only)")
+        for model in self.recipe.models.values():
+            # converts BatchNorm children in place, keeping the same Parameter objects for the optimizers
+            torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
     @classmethod
     def new_run(cls, cfg: RunConfig, runs_root: Path, **kwargs: Any) -> Trainer:
@@ -133,7 +156,7 @@ class Trainer:
         return {
             "format": ckpt.FORMAT,
             "step": self.step,
-            "images_seen": self.step * self.cfg.train.batch_size * self.dist.world_size,
+            "images_seen": self.step * self.global_batch,
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
             "models": {k: m.state_dict() for k, m in self.all_models().items()},
@@ -156,12 +179,7 @@ class Trainer:
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
-        if self.dist.rank == 0:
-            self.recipe.generator.set_state(state["rng"]["noise"])
-        else:  # other ranks: a distinct stream, still reproducible from the step
-            self.recipe.generator.manual_seed(
-                self.cfg.train.seed + 7919 * self.dist.rank + int(state["step"])
-            )
+        self.recipe.generator.set_state(state["rng"]["noise"])
         self.step = int(state["step"])
         self.rollbacks = int(state.get("rollbacks", 0))
         self._set_lr_scale(float(state["lr_scale"]))
@@ -295,7 +313,7 @@ class Trainer:
         progress = TrainProgress(
             t.steps,
             self.step,
-            t.batch_size * self.dist.world_size,
+            self.global_batch,
             self.show_progress,
             every=t.sample_every,
             quiet=not main,
@@ -363,6 +381,6 @@ class Trainer:
             specs=specs,
             class_names=self.data.class_names,
             step=self.step,
-            images_seen=self.step * self.cfg.train.batch_size * self.dist.world_size,
+            images_seen=self.step * self.global_batch,
             samples=samples,
         )
