@@ -88,3 +88,44 @@ def test_average_gradients_is_a_no_op_on_one_process():
     p.grad = torch.tensor([1.0, 2.0, 3.0])
     average_gradients([p], DistContext())
     assert p.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.slow
+def test_torchrun_runs_the_cli_into_one_run_directory(tmp_path):
+    from PIL import Image
+
+    data = tmp_path / "imgs"
+    data.mkdir()
+    for i in range(16):
+        Image.new("L", (10, 10), 15 * i).save(data / f"{i}.png")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "ganforge",
+        "train",
+        "--data",
+        str(data),
+        "--size",
+        "8",
+        "--steps",
+        "3",
+        "--batch",
+        "4",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--set",
+        "model.g_channels=4",
+        "--set",
+        "model.d_channels=4",
+        "--no-progress",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["00000-dcgan-imgs"]
+    state = ckpt.load_latest(tmp_path / "runs" / "00000-dcgan-imgs" / "checkpoints")
+    assert state["step"] == 3 and state["images_seen"] == 3 * 4 * 2

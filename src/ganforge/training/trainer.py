@@ -8,7 +8,6 @@ at the end.
 from __future__ import annotations
 
 import copy
-import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -134,10 +133,10 @@ class Trainer:
 
     @classmethod
     def new_run(cls, cfg: RunConfig, runs_root: Path, **kwargs: Any) -> Trainer:
-        """Start a fresh auto-numbered run under `runs_root`."""
-        if int(os.environ.get("RANK", "0")) != 0:
-            raise RuntimeError("under torchrun, create the run directory on rank 0 and pass it to every rank")
-        return cls(cfg, new_run_dir(runs_root, cfg.name), **kwargs)
+        """Start a fresh auto-numbered run under `runs_root`; under torchrun rank 0 makes the one directory."""
+        ctx = dist_utils.init_from_env(resolve_device(cfg.train.device))
+        run_dir = new_run_dir(runs_root, cfg.name) if ctx.is_main else None
+        return cls(cfg, dist_utils.broadcast_object(run_dir, ctx), **kwargs)
 
     # ------------------------------------------------------------------ state
 
