@@ -133,7 +133,7 @@ class Trainer:
 
     @classmethod
     def new_run(cls, cfg: RunConfig, runs_root: Path, **kwargs: Any) -> Trainer:
-        """Start a fresh auto-numbered run under `runs_root`; under torchrun rank 0 makes the one directory."""
+        """Start a new auto-numbered run under `runs_root`; under torchrun rank 0 makes the directory."""
         ctx = dist_utils.init_from_env(resolve_device(cfg.train.device))
         run_dir = new_run_dir(runs_root, cfg.name) if ctx.is_main else None
         return cls(cfg, dist_utils.broadcast_object(run_dir, ctx), **kwargs)
