@@ -108,6 +108,7 @@ def test_truncated_newest_checkpoint_falls_back(tmp_path, capsys):
     assert "cannot be loaded safely" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_malicious_checkpoint_is_refused(tmp_path):
     import pickle
 

@@ -234,12 +234,12 @@ class Cifar10(Builtin):
 
 class Emoji(Builtin):
     name = "emoji"
-    description = "about 1,400 color emoji, 64x64 RGB, no labels"
+    description = "about 3,900 color emoji (singles and sequences), 64x64 RGB, no labels"
     origin = "Debian package fonts-noto-color-emoji (rendered with Pillow, cached)"
     font_name = "NotoColorEmoji.ttf"
     system_font = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
     size = 64
-    render_version = 1  # bump when rendering changes, so that old caches are not used
+    render_version = 2  # bump when rendering changes, so that old caches are not used
 
     def _font(self) -> Path | None:
         for path in (cache_dir() / self.name / self.font_name, Path(self.system_font)):

@@ -1,9 +1,9 @@
 """Render the color emoji of a CBDT font (Noto Color Emoji) into a uint8 image tensor.
 
-The codepoints come from the font's own cmap table, parsed here from the TTF bytes (fontTools is
-not a dependency). Only single codepoints are rendered; sequences (ZWJ families, skin tones,
-flags made of regional-indicator pairs) would need the GSUB ligature table and add mostly
-near-duplicates. Rendering ~1,400 glyphs takes about 2 seconds.
+The single codepoints come from the font's own cmap table and the sequences (ZWJ families and
+professions, skin tones, flags, keycaps) from its GSUB ligature lookups, both parsed here from the
+TTF bytes (fontTools is not a dependency). Noto Color Emoji gives about 1,400 + 2,500 = 3,900
+images; rendering them takes a few seconds, and the result is cached.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ganforge import console
+from ganforge.data.font_gsub import ligature_sequences
 
 BITMAP_SIZE = 109  # the only size whose bitmap strike Noto Color Emoji has; FreeType refuses others
 # Codepoints that only make sense inside a sequence, or are not pictures on their own.
@@ -93,33 +94,39 @@ def is_emoji_candidate(codepoint: int) -> bool:
     return not any(low <= codepoint <= high for low, high in EXCLUDED_RANGES)
 
 
-def render_emoji(font_path: str | Path, size: int = 64) -> tuple[torch.Tensor, list[int]]:
-    """Render every candidate glyph on white, centered on a square, resized to (size, size).
+def emoji_texts(font_path: str | Path) -> list[str]:
+    """Every picture the font draws: its single emoji codepoints, then its ligature sequences."""
+    singles = [chr(c) for c in font_codepoints(font_path) if is_emoji_candidate(c)]
+    return singles + ligature_sequences(font_path)
 
-    Returns (N, 3, size, size) uint8 images and the N codepoints, in codepoint order. Glyphs
+
+def render_emoji(font_path: str | Path, size: int = 64) -> tuple[torch.Tensor, list[str]]:
+    """Render every emoji of the font on white, centered on a square, resized to (size, size).
+
+    Returns (N, 3, size, size) uint8 images and the N texts (one codepoint or a sequence). Glyphs
     that render blank are left out.
     """
-    # BASIC layout: single codepoints need no shaping, and raqm fails on some control codepoints.
-    font = ImageFont.truetype(str(font_path), BITMAP_SIZE, layout_engine=ImageFont.Layout.BASIC)
+    # BASIC layout for single codepoints (raqm fails on some control codepoints); raqm shapes the
+    # sequences so that GSUB turns each into its one ligature glyph.
+    basic = ImageFont.truetype(str(font_path), BITMAP_SIZE, layout_engine=ImageFont.Layout.BASIC)
+    shaped = ImageFont.truetype(str(font_path), BITMAP_SIZE, layout_engine=ImageFont.Layout.RAQM)
     images, kept = [], []
-    for codepoint in font_codepoints(font_path):
-        if not is_emoji_candidate(codepoint):
-            continue
-        glyph = chr(codepoint)
-        left, top, right, bottom = font.getbbox(glyph)
+    for text in emoji_texts(font_path):
+        font = basic if len(text) == 1 else shaped
+        left, top, right, bottom = font.getbbox(text)
         width, height = right - left, bottom - top
-        if width <= 0 or height <= 0:
+        if width <= 0 or height <= 0 or width > 1.5 * 136:  # blank, or a sequence the shaper did not join
             continue
         # One canvas size for all glyphs (136 for Noto) keeps the emoji at the same scale.
         side = max(136, width, height)
         canvas = Image.new("RGB", (side, side), (255, 255, 255))
         origin = ((side - width) / 2 - left, (side - height) / 2 - top)
-        ImageDraw.Draw(canvas).text(origin, glyph, font=font, embedded_color=True)
+        ImageDraw.Draw(canvas).text(origin, text, font=font, embedded_color=True)
         pixels = np.asarray(canvas.resize((size, size), Image.Resampling.LANCZOS))
         if pixels.min() == 255:
             continue
         images.append(pixels.transpose(2, 0, 1))
-        kept.append(codepoint)
+        kept.append(text)
     if not images:
         raise ValueError(f"no color emoji glyph rendered from {font_path}")
     return torch.from_numpy(np.stack(images)), kept
