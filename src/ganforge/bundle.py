@@ -43,6 +43,7 @@ def write_bundle(
     step: int,
     images_seen: int,
     samples: Path | None = None,
+    metrics: dict[str, float] | None = None,
 ) -> Path:
     """Write a bundle into `folder` (replacing an older bundle there only once the new one is whole)."""
     staging = folder.with_name(folder.name + ".partial")
@@ -56,6 +57,7 @@ def write_bundle(
         "class_names": class_names,
         "step": step,
         "images_seen": images_seen,
+        "metrics": dict(metrics or {}),  # held-out metrics from Recipe.evaluate
     }
     (staging / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
     for name, model in models.items():
@@ -63,7 +65,7 @@ def write_bundle(
         save_file(tensors, str(staging / f"{name}.safetensors"), metadata={"format": BUNDLE_FORMAT})
     if samples is not None and samples.exists():
         shutil.copyfile(samples, staging / "samples.png")
-    (staging / "README.md").write_text(model_card(config, meta))
+    (staging / "README.md").write_text(model_card(config, {**meta, "evaluation": evaluation_line(folder)}))
     if folder.exists():
         old = folder.with_name(folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -96,9 +98,16 @@ def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
     ]
     if conditional and classes:
         lines.append(f"| classes | {', '.join(map(str, classes))} |")
+    metrics = meta.get("metrics") or {}
+    if metrics:
+        lines += ["", "Held-out metrics:", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {name} | {format_metric(value)} |" for name, value in metrics.items()]
+    evaluation = meta.get("evaluation")  # the run's newest `ganforge eval` or training-time figures
+    if evaluation:
+        lines += ["", f"Metrics: {evaluation}"]
+    elif not metrics:
+        lines += ["", "Metrics: none computed yet (see `ganforge eval`)."]
     lines += [
-        "",
-        "Metrics: none computed yet (see `ganforge eval`).",
         "",
         "## Use",
         "",
@@ -110,6 +119,43 @@ def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def evaluation_line(folder: Path) -> str | None:
+    """One line of figures for the card: the newest `ganforge eval` record in the run's (or this
+    bundle's) metrics.json, else the last training-time evaluation in the run's metrics.jsonl."""
+    from ganforge.metrics.store import latest_summary, read_jsonl
+
+    for path in (folder.parent / "metrics.json", folder / "metrics.json"):
+        line = latest_summary(path)
+        if line:
+            return line
+    rows = [r for r in read_jsonl(folder.parent / "metrics.jsonl") if "features" in r]
+    if not rows:
+        return None
+    row = rows[-1]
+    figures = ", ".join(
+        f"{k} {v:.4g}"
+        for k, v in row.items()
+        if isinstance(v, float) and not k.endswith(" std") and not k.startswith("best_")
+    )
+    return f"{figures} (during training at step {row.get('step')}, {row['features']} features)"
+
+
+def refresh_model_card(folder: Path) -> Path:
+    """Rewrite a bundle's README.md from its model.json, config.json and the run's metrics."""
+    meta = json.loads((folder / "model.json").read_text())
+    config = RunConfig.load(folder / "config.json")
+    path = folder / "README.md"
+    tmp = path.with_name(".README.md.tmp")
+    tmp.write_text(model_card(config, {**meta, "evaluation": evaluation_line(folder)}))
+    tmp.replace(path)
+    return path
+
+
+def format_metric(value: float) -> str:
+    """Counts as integers, other values to 4 significant digits."""
+    return str(value) if isinstance(value, int) else f"{value:.4g}"
 
 
 def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> Bundle:

@@ -65,6 +65,10 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints
     keep_checkpoints: int = 3  # newest checkpoints kept on disk
     n_samples: int = 64  # images in each sample grid (fixed latents)
+    eval_every: int = 0  # steps between metric evaluations (0: none); best.pt is kept by the first metric
+    eval_metrics: list[str] = field(default_factory=lambda: ["kid"])  # fd, kid, pr, is, acc (`ganforge eval`)
+    eval_n: int = 2000  # generated images (and as many training images) per evaluation
+    eval_features: str = "effnet-lite0"  # feature extractor; digits-lenet is 20x cheaper for MNIST digits
     health: HealthConfig = field(default_factory=HealthConfig)
 
     def validate(self) -> None:
@@ -79,7 +83,19 @@ class TrainConfig:
             raise ConfigError(f"train.global_batch={self.global_batch} must be at least 1 (or null)")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("train.threads must be at least 1 (or null)")
+        self._validate_eval()
         self.health.validate()
+
+    def _validate_eval(self) -> None:
+        from ganforge.metrics.names import check_extractor_name, parse_metrics
+
+        if self.eval_every < 0:
+            raise ConfigError(f"train.eval_every={self.eval_every} must be >= 0 (0 turns evaluation off)")
+        metrics = parse_metrics(self.eval_metrics)
+        least = 10 if "is" in metrics else 2  # the Inception Score splits the images in 10
+        if self.eval_n < least:
+            raise ConfigError(f"train.eval_n={self.eval_n} must be at least {least}; 2000 is a good start")
+        check_extractor_name(self.eval_features, "train.eval_features")
 
 
 @dataclass

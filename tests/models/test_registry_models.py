@@ -57,14 +57,26 @@ def test_forward_backward(name):
         if getattr(model, "num_classes", 0):
             assert len(inputs) == 2 and inputs[1].dtype == torch.int64
         out = model(*inputs)
-        if _is_generator(model):
+        kind = MODELS.entry(name).meta.get("kind")
+        if isinstance(out, tuple):  # models that also return features: the first output is the main one
+            out = out[0]
+        if kind == "image-to-image":
+            assert out.dim() == 4 and out.shape[0] == 4
+        elif kind == "patch-discriminator":
+            assert out.dim() == 4 and out.shape[:2] == (4, 1)
+        elif kind is not None:  # encoders, classifiers: one row per image
+            assert out.shape[0] == 4
+        elif _is_generator(model):
             assert out.shape == (4, model.img_channels, model.img_size, model.img_size)
             assert out.min() >= -1 and out.max() <= 1
         else:
             assert out.shape == (4,)
         assert torch.isfinite(out).all()
         out.mean().backward()
+        aux = MODELS.entry(name).meta.get("aux_params", ())  # parameters only other methods use
         for pname, p in model.named_parameters():
+            if pname.startswith(tuple(aux)):
+                continue
             assert p.grad is not None, f"{name} {overrides}: {pname} got no gradient"
             assert torch.isfinite(p.grad).all(), f"{name} {overrides}: {pname} has a non-finite gradient"
         assert any(p.grad.abs().sum() > 0 for p in model.parameters())

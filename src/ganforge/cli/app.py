@@ -6,7 +6,11 @@ import sys
 
 import typer
 
-from ganforge.cli import generate, info, train
+from ganforge.cli import classify as classify_cli
+from ganforge.cli import eval as eval_cli
+from ganforge.cli import generate, info, serve, share, train, translate
+from ganforge.cli import mix as mix_cli
+from ganforge.cli import upscale as upscale_cli
 from ganforge.console import console
 from ganforge.errors import GanforgeError
 
@@ -22,6 +26,16 @@ app = typer.Typer(
 app.command("train")(train.train)
 app.command("sample")(generate.sample)
 app.command("interpolate")(generate.interpolate)
+app.command("eval")(eval_cli.eval_)
+app.command("mix")(mix_cli.mix)
+app.command("serve")(serve.serve)
+app.command("translate")(translate.translate)
+app.command("upscale")(upscale_cli.upscale)
+app.command("classify")(classify_cli.classify)
+app.command("push")(share.push)
+app.command("export")(share.export)
+app.command("project")(share.project)
+app.command("report")(share.report)
 app.add_typer(info.data_app, name="data")
 app.add_typer(info.models_app, name="models")
 app.add_typer(info.presets_app, name="presets")

@@ -29,6 +29,10 @@ def sample(
     ] = None,
     nrow: Annotated[int | None, typer.Option(help="images per grid row")] = None,
     scale: Annotated[int, typer.Option(help="upscale the saved image by this integer factor")] = 1,
+    truncation: Annotated[
+        float | None,
+        typer.Option(help="truncation psi (style-based models): 1 none, 0.7 typical, 0 the average image"),
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, mps")] = "cpu",
 ) -> None:
     """Draw images from a trained generator.
@@ -40,13 +44,17 @@ def sample(
       ganforge sample runs/00001-cdcgan-mnist --class 7 --n 16 --out sevens.png
 
       ganforge sample runs/00000-dcgan-mnist/bundle --n 10 --separate --out digits/
+
+      ganforge sample runs/00002-stylegan-emoji64 --truncation 0.7 --out emoji.png
     """
     from ganforge.pipelines import GeneratePipeline, load_generator
 
     if scale < 1:
         raise ConfigError("--scale must be at least 1")
     loaded = load_generator(model, device)
-    result = GeneratePipeline(loaded.G, device)(n, seed=seed, class_index=class_index)
+    result = GeneratePipeline(loaded.G, device)(
+        n, seed=seed, class_index=class_index, truncation_psi=truncation
+    )
     if separate:
         out.mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(result.images):
@@ -68,15 +76,22 @@ def interpolate(
     loop: Annotated[bool, typer.Option("--loop", help="return to the first seed at the end")] = False,
     fps: Annotated[int, typer.Option(help="frames per second of the GIF")] = 12,
     scale: Annotated[int, typer.Option(help="upscale frames by this integer factor")] = 2,
+    truncation: Annotated[
+        float | None,
+        typer.Option(help="truncation psi (style-based models): 1 none, 0.7 typical, 0 the average image"),
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, mps")] = "cpu",
 ) -> None:
-    """Walk through latent space from seed to seed (spherical interpolation).
+    """Walk through latent space from seed to seed (spherical interpolation; linear in W for
+    style-based models).
 
     Examples:
 
       ganforge interpolate runs/00000-dcgan-mnist --seeds 1,2,3 --out walk.gif
 
       ganforge interpolate runs/00000-dcgan-mnist --seeds 4,9 --frames 10 --out strip.png
+
+      ganforge interpolate runs/00002-stylegan-emoji64 --seeds 1,2,3 --truncation 0.7 --out walk.gif
     """
     from PIL import Image
 
@@ -91,7 +106,9 @@ def interpolate(
     if fps < 1 or scale < 1:
         raise ConfigError("--fps and --scale must be at least 1")
     loaded = load_generator(model, device)
-    result = InterpolatePipeline(loaded.G, device)(seed_list, frames, class_index=class_index, loop=loop)
+    result = InterpolatePipeline(loaded.G, device)(
+        seed_list, frames, class_index=class_index, loop=loop, truncation_psi=truncation
+    )
     if out.suffix.lower() == ".png":
         save_image(result.frames, out, nrow=result.frames.shape[0], scale=scale)
     else:

@@ -37,6 +37,9 @@ FLAG_KEYS = {
     "labels": "model.labels",
     "labeled_list": "model.labeled_list",
     "baseline": "model.baseline",
+    "eval_every": "train.eval_every",
+    "eval_metrics": "train.eval_metrics",
+    "eval_n": "train.eval_n",
 }
 
 
@@ -129,6 +132,13 @@ def train(
     baseline: Annotated[
         bool | None, typer.Option("--baseline", help="also train a supervised baseline")
     ] = None,
+    eval_every: Annotated[
+        int | None, typer.Option("--eval-every", help="steps between metric evaluations; keeps best.pt")
+    ] = None,
+    eval_metrics: Annotated[
+        str | None, typer.Option("--eval-metrics", help="metrics during training, e.g. kid or fid,kid")
+    ] = None,
+    eval_n: Annotated[int | None, typer.Option("--eval-n", help="images per evaluation (2000)")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override any config key: --set model.lr_d=1e-4")
     ] = None,
@@ -176,6 +186,9 @@ def train(
         labeled_list=labeled_list,
         baseline=baseline,
         labels=_number(labels, "--labels") if labels is not None else None,
+        eval_every=eval_every,
+        eval_metrics=[m.strip() for m in eval_metrics.split(",")] if eval_metrics is not None else None,
+        eval_n=eval_n,
     )
     if resume:
         changed = [

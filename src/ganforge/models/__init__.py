@@ -7,4 +7,4 @@ Every registered model implements ``example_inputs(batch, generator)`` so that t
 tests can run it; the registry entry's ``tiny`` metadata gives small constructor arguments.
 """
 
-from ganforge.models import dcgan, gan_mlp  # noqa: F401
+from ganforge.models import dcgan, dtn, gan_mlp, patchgan, progan, resnet_gen, sgan, srresnet, stylegan, unet  # noqa: F401

@@ -26,8 +26,13 @@ class LoadedGenerator:
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> LoadedGenerator:
     """`path` may be a bundle folder, a run directory (its bundle, else its newest checkpoint),
-    or one checkpoint file. The EMA generator is used when there is one."""
+    or one checkpoint file, or `hf:user/name` on the Hugging Face Hub. The EMA generator is used
+    when there is one."""
     load_all()
+    if isinstance(path, str) and path.startswith("hf:"):
+        from ganforge.hub import pull  # optional [hub] extra; raises a one-line HubError without it
+
+        path = pull(path)
     path = Path(path)
     if not path.exists():
         raise CheckpointError(

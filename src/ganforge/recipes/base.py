@@ -143,6 +143,12 @@ class Recipe:
         labels = inputs["labels"].to(device) if inputs.get("labels") is not None else None
         return G(inputs["z"].to(device), labels)
 
+    def evaluate(self, models: dict[str, nn.Module], cfg: Any) -> dict[str, float]:
+        """Held-out metrics of the finished models (`models` as in `preview`; `cfg` is the `RunConfig`,
+        to load held-out data from). The trainer logs them to log.jsonl, writes them to metrics.json,
+        prints them and puts them in the bundle's model card. Default: none."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         """Recipe state beyond models and optimizers (image pools, schedules, augmentation p)."""
         return {}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import torch
 
+from ganforge.augment import Augmenter
 from ganforge.errors import ConfigError
 from ganforge.losses import get_adversarial_loss, gradient_penalty
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
@@ -49,6 +50,7 @@ class DCGANConfig(AdversarialConfig):
     g_channels: int = 64  # width of G's last block; the widest block is 8x this at 64x64
     d_channels: int = 64  # width of D's first block
     d_norm: Literal["batch", "none"] = "batch"  # use "none" with a gradient penalty
+    augment: Literal["none", "diffaugment", "ada"] = "none"  # D augmentation (ganforge.augment)
 
     def validate(self) -> None:
         super().validate()
@@ -94,6 +96,8 @@ class AdversarialRecipe(Recipe):
         self.loss = get_adversarial_loss(cfg.loss)
         self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        # "none" draws no random numbers, so runs without augmentation stay exactly as they were
+        self.augment = Augmenter(getattr(cfg, "augment", "none"))
 
     def draw_z(self, n: int) -> torch.Tensor:
         return self.randn(n, self.config.z_dim)
@@ -106,16 +110,20 @@ class AdversarialRecipe(Recipe):
         labels = self.draw_labels(batch)
         with torch.no_grad():
             fake = self.G(self.draw_z(batch.real.shape[0]), labels)
-        real_logits = self.D(batch.real, labels)
+        real = self.augment(batch.real, self.generator)
+        fake = self.augment(fake, self.generator)
+        real_logits = self.D(real, labels)
         fake_logits = self.D(fake, labels)
         loss = self.loss.d_loss(real_logits, fake_logits)
+        self.augment.observe(real_logits)
         logs = {
             "D_loss": loss.detach(),
             "D_real": real_logits.detach().mean(),
             "D_fake": fake_logits.detach().mean(),
+            **self.augment.logs(),
         }
         if self.config.gp_weight > 0:
-            gp = gradient_penalty(self.D, batch.real, fake, labels, generator=self.generator)
+            gp = gradient_penalty(self.D, real, fake, labels, generator=self.generator)
             loss = loss + self.config.gp_weight * gp
             logs["D_gp"] = gp.detach()
         return loss, logs
@@ -123,7 +131,7 @@ class AdversarialRecipe(Recipe):
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         labels = self.draw_labels(batch)
         fake = self.G(self.draw_z(batch.real.shape[0]), labels)
-        loss = self.loss.g_loss(self.D(fake, labels))
+        loss = self.loss.g_loss(self.D(self.augment(fake, self.generator), labels))
         return loss, {"G_loss": loss.detach()}
 
     def phases(self) -> list[Phase]:
@@ -138,6 +146,13 @@ class AdversarialRecipe(Recipe):
             return {"z": z, "labels": None, "nrow": None}
         k = self.G.num_classes  # one column per class
         return {"z": z, "labels": torch.arange(n) % k, "nrow": k}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"augment": self.augment.state_dict()} if self.augment.enabled else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.augment.enabled and "augment" in state:
+            self.augment.load_state_dict(state["augment"])
 
 
 @register_recipe("dcgan", description="DCGAN (Radford et al. 2015); --conditional for a cGAN")

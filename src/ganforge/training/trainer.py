@@ -18,10 +18,11 @@ import torch
 
 from ganforge import bundle
 from ganforge.config import RunConfig
-from ganforge.console import progress_enabled, warn
+from ganforge.console import info, progress_enabled, warn
 from ganforge.data.dataset import ImageData
-from ganforge.errors import ConfigError, TrainingDiverged
+from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged
 from ganforge.imaging import save_image, to_float
+from ganforge.metrics.store import update_metrics_json
 from ganforge.nn.ema import update_ema
 from ganforge.recipes.base import Batch, DataInfo, Recipe
 from ganforge.registry import RECIPES, load_all
@@ -43,6 +44,7 @@ class TrainResult:
     step: int
     interrupted: bool = False
     bundle_dir: Path | None = None
+    metrics: dict[str, float] | None = None  # the recipe's held-out metrics at the end (Recipe.evaluate)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -309,6 +311,7 @@ class Trainer:
                 self.save_checkpoint()  # the health guard always has a good state to return to
         dist_utils.barrier(self.dist)
         logger = RunLogger(self.run_dir, self.tensorboard) if main else None
+        evaluator = self._evaluator() if main and t.eval_every else None
         progress = TrainProgress(
             t.steps,
             self.step,
@@ -349,6 +352,10 @@ class Trainer:
                 progress.update(self.step, losses)
                 if main and self.step % t.sample_every == 0:
                     self.write_samples(self.run_dir / "samples" / f"step-{self.step:06d}.png")
+                if evaluator is not None and self.step % t.eval_every == 0:
+                    G = self.models_for_use()[self.recipe.generator_name]
+                    if evaluator(self.step, G, logger):  # improved on train.eval_metrics[0]
+                        ckpt.atomic_save(self.state_dict(), folder / "best.pt")
                 if self.step % t.checkpoint_every == 0:
                     self.save_checkpoint()
         finally:
@@ -361,15 +368,41 @@ class Trainer:
             if not ckpt.list_checkpoints(folder) or ckpt.list_checkpoints(folder)[-1][0] != self.step:
                 self.save_checkpoint()
             if not interrupted:
+                result.metrics = self.evaluate(logger)
                 samples = self.write_samples(self.run_dir / "samples" / f"step-{self.step:06d}.png")
-                result.bundle_dir = self.write_bundle(samples)
+                result.bundle_dir = self.write_bundle(samples, result.metrics)
             if logger is not None:
                 logger.event(self.step, "interrupted" if interrupted else "finished")
                 logger.close()
         dist_utils.barrier(self.dist)
         return result
 
-    def write_bundle(self, samples: Path) -> Path:
+    def evaluate(self, logger: RunLogger | None) -> dict[str, float]:
+        """The recipe's held-out metrics of the final models: logged, saved as metrics.json, printed."""
+        try:
+            with torch.no_grad():
+                metrics = self.recipe.evaluate(self.models_for_use(), self.cfg)
+        except GanforgeError as err:  # e.g. the held-out data went missing: still write the bundle
+            warn(f"held-out evaluation failed ({err}); the bundle is written without metrics")
+            return {}
+        if metrics:
+            # merged, so figures from `ganforge eval` in the same file survive
+            update_metrics_json(self.run_dir / "metrics.json", self.step, dict(metrics))
+            if logger is not None:
+                logger.log(self.step, {k: float(v) for k, v in metrics.items()})
+            shown = ", ".join(f"{k} {bundle.format_metric(v)}" for k, v in metrics.items())
+            info(f"held-out metrics: {shown}")
+        return metrics
+
+    def _evaluator(self) -> Any:
+        """Metrics every `train.eval_every` steps (see ganforge.metrics.training_eval)."""
+        from ganforge.metrics.training_eval import TrainingEvaluator
+
+        evaluator = TrainingEvaluator(self.cfg, self.run_dir, self.data, self.device)
+        evaluator.resume(self.step)
+        return evaluator
+
+    def write_bundle(self, samples: Path, metrics: dict[str, float] | None = None) -> Path:
         use = self.models_for_use()
         exported = {(f"{n}_ema" if f"{n}_ema" in self.ema else n): use[n] for n in self.recipe.exports}
         specs = {name: self.recipe.specs[name.removesuffix("_ema")] for name in exported}
@@ -382,4 +415,5 @@ class Trainer:
             step=self.step,
             images_seen=self.step * self.global_batch,
             samples=samples,
+            metrics=metrics,
         )

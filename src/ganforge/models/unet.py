@@ -1,0 +1,128 @@
+"""U-Net generator of pix2pix (Isola et al. 2017), after Ronneberger et al. 2015.
+
+An encoder of stride-2 4x4 convolutions halves the image `depth` times; a decoder of stride-2
+transposed convolutions doubles it back, and every decoder layer also reads the encoder layer of
+the same resolution (skip connections), so fine detail such as edges passes straight across and
+the bottleneck only has to carry what changes. Dropout in the first decoder layers is the only
+noise (the paper found a z input was ignored).
+
+Layers (C = base_channels, widths C * 2**i capped at 8C; the paper's 256x256 model has depth 8):
+  encoder   conv(in -> C); then depth-1 x [LReLU(0.2), conv, norm] (no norm at the bottleneck)
+  decoder   depth-1 x [ReLU, convT(2x channels after the first), norm, dropout in the first
+            `dropout_layers`]; then ReLU, convT -> out_channels, tanh
+It is fully convolutional: any H and W that are multiples of 2**depth work, so a model trained on
+64x64 crops translates a 640x480 photo directly or tile by tile.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganforge.errors import ConfigError
+from ganforge.models.patchgan import make_norm
+from ganforge.nn.layers import init_dcgan_weights_
+from ganforge.registry import MODELS
+
+MAX_CHANNEL_MULT = 8  # widest layer is 8x base_channels (512 for the paper's 64)
+
+
+@MODELS.register(
+    "unet.G",
+    tiny=dict(in_channels=1, out_channels=3, base_channels=4, depth=3),
+    kind="image-to-image",  # forward(x (B, in, H, W)) -> (B, out, H, W)
+)
+class UNetGenerator(nn.Module):
+    """U-Net: images (B, in_channels, H, W) -> images (B, out_channels, H, W) in [-1, 1].
+
+    Args:
+        in_channels: input channels (1 for gray to colour, 4 for inpainting: image + mask).
+        out_channels: output channels.
+        base_channels: width of the first and last layer (64 in the paper).
+        depth: stride-2 down-samplings; H and W must be multiples of 2**depth. log2(size) gives a
+            1x1 bottleneck, as in the paper (8 at 256x256).
+        norm: "batch" (the paper) or "instance"; evaluated with running statistics in eval mode.
+        dropout: dropout probability in the first decoder layers (0.5 in the paper; 0 turns it off).
+        dropout_layers: how many decoder layers, from the bottleneck, get dropout (3 in the paper).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        base_channels: int = 64,
+        depth: int = 8,
+        norm: str = "batch",
+        dropout: float = 0.5,
+        dropout_layers: int = 3,
+    ):
+        super().__init__()
+        if min(in_channels, out_channels, base_channels) < 1:
+            raise ConfigError(
+                f"in_channels, out_channels and base_channels must be >= 1, "
+                f"got {in_channels}, {out_channels}, {base_channels}"
+            )
+        if not 1 <= depth <= 12:
+            raise ConfigError(f"U-Net depth must be 1..12, got {depth}; log2(image size) is typical")
+        if norm not in ("batch", "instance"):
+            raise ConfigError(f"U-Net norm must be 'batch' or 'instance', got {norm!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"U-Net dropout must lie in [0, 1), got {dropout}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.depth = depth
+        self.multiple = 2**depth  # H and W must be multiples of this
+        bias = norm != "batch"  # BatchNorm's shift makes a conv bias redundant
+
+        widths = [base_channels * min(2**i, MAX_CHANNEL_MULT) for i in range(depth)]
+        self.down = nn.ModuleList([nn.Conv2d(in_channels, widths[0], 4, 2, 1)])
+        for i in range(1, depth):
+            innermost = i == depth - 1
+            block: list[nn.Module] = [
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(widths[i - 1], widths[i], 4, 2, 1, bias=bias or innermost),
+            ]
+            if not innermost:  # a 1x1 bottleneck has nothing to normalize over
+                block.append(make_norm(norm, widths[i]))
+            self.down.append(nn.Sequential(*block))
+
+        # up[j] undoes down[depth - 1 - j]; all but the first read their input concatenated with a skip.
+        self.up = nn.ModuleList()
+        for j in range(depth - 1):
+            i = depth - 1 - j  # the encoder level this layer comes up from
+            c_in = widths[i] if j == 0 else 2 * widths[i]
+            block = [
+                nn.ReLU(),
+                nn.ConvTranspose2d(c_in, widths[i - 1], 4, 2, 1, bias=bias),
+                make_norm(norm, widths[i - 1]),
+            ]
+            if dropout > 0 and j < dropout_layers:
+                block.append(nn.Dropout(dropout))
+            self.up.append(nn.Sequential(*block))
+        c_last = widths[0] if depth == 1 else 2 * widths[0]
+        self.up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(c_last, out_channels, 4, 2, 1), nn.Tanh()))
+        init_dcgan_weights_(self)  # N(0, 0.02), as in the paper
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"UNetGenerator expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        h, w = x.shape[-2:]
+        if h % self.multiple or w % self.multiple:
+            raise ValueError(
+                f"UNetGenerator with depth {self.depth} needs H and W that are multiples of "
+                f"{self.multiple}, got {h}x{w}; pad the image (ganforge.pipelines.tiling.pad_to_multiple)"
+            )
+        skips = []
+        for layer in self.down:
+            x = layer(x)
+            skips.append(x)  # skips[i]: (B, widths[i], H / 2**(i+1), W / 2**(i+1))
+        x = self.up[0](skips.pop())
+        for layer in self.up[1:]:
+            x = layer(torch.cat([x, skips.pop()], dim=1))  # (B, 2 * width, h, w)
+        return x
+
+    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """Valid inputs for a forward pass: (images,) at the smallest size, 2**depth square."""
+        device = next(self.parameters()).device
+        images = torch.rand((batch, self.in_channels, self.multiple, self.multiple), generator=generator)
+        return ((images * 2 - 1).to(device),)

@@ -1,0 +1,157 @@
+// Breed tab: parents with shares (per layer group for style-based models), mutation, children, and the
+// lineage, which exports and imports as JSON that reproduces every image.
+
+import {
+  $, addEntry, attempt, card, changed, describe, el, modelInfo, postJSON, randomSeed, setStatus, state,
+  toggleParent,
+} from "./common.js";
+
+const LINEAGE_FORMAT = "ganforge-lineage/1";
+const shareValues = new Map();  // parent id -> {group: 0..100}
+
+function groupsOf(model) { return model.layer_groups.length ? model.layer_groups : ["all"]; }
+
+function shareSlider(id, group) {
+  const values = shareValues.get(id);
+  const output = el("output", {}, String(values[group]));
+  const input = el("input", { type: "range", min: "0", max: "100", step: "1", value: String(values[group]),
+    dataset: { parent: String(id), group } });
+  input.addEventListener("input", () => { values[group] = Number(input.value); output.textContent = input.value; });
+  return el("label", {}, group === "all" ? "share" : group, input, output);
+}
+
+function renderParents() {
+  const parents = state.parents.map((id) => state.entries.get(id));
+  $("parents").replaceChildren(...parents.map((entry) => {
+    const model = modelInfo(entry.model);
+    if (!shareValues.has(entry.id)) shareValues.set(entry.id, Object.fromEntries(groupsOf(model).map((g) => [g, 50])));
+    return el("div", { class: "parent", dataset: { id: String(entry.id) } },
+      el("img", { src: entry.png, alt: describe(entry) }),
+      el("div", { class: "shares" }, el("span", {}, describe(entry)),
+        ...groupsOf(model).map((g) => shareSlider(entry.id, g))),
+      el("button", { type: "button", title: "remove", onclick: () => toggleParent(entry.id) }, "×"));
+  }));
+  $("parents-hint").hidden = parents.length > 0;
+  $("breed-go").disabled = parents.length < 1;
+}
+
+function sharesFor(parents, model) {
+  const groups = groupsOf(model);
+  if (groups[0] === "all") return parents.map((e) => shareValues.get(e.id).all);
+  return Object.fromEntries(groups.map((g) => [g, parents.map((e) => shareValues.get(e.id)[g])]));
+}
+
+async function breed() {
+  const parents = state.parents.map((id) => state.entries.get(id));
+  if (!parents.length) return;
+  const model = modelInfo(parents[0].model);
+  const request = {
+    model: model.name,
+    parents: parents.map((e) => ({ z: e.z, class_index: e.class_index })),
+    shares: sharesFor(parents, model),
+    mutation: Number($("mutation").value),
+    seed: Math.max(0, Number($("breed-seed").value) || 0),
+    count: Math.min(Math.max(1, Number($("children-count").value) || 1), state.limits.max_images || 64),
+  };
+  if (model.truncation && parents[0].truncation !== null) request.truncation = parents[0].truncation;
+  const result = await attempt("Breeding", () => postJSON("/api/breed", request));
+  if (!result) return;
+  const children = result.children.map((child, index) => addEntry({
+    model: model.name, kind: "child", seed: null, z: child.z, class_index: child.class_index,
+    truncation: request.truncation ?? null, png: child.png, parents: parents.map((e) => e.id),
+    shares: request.shares, mutation: request.mutation, breed_seed: request.seed, count: request.count, index,
+  }));
+  $("children").dataset.ids = children.map((e) => e.id).join(",");
+  $("breed-seed").value = String(request.seed + 1);  // breeding again gives new children
+  changed();
+}
+
+function renderChildren() {
+  const ids = ($("children").dataset.ids || "").split(",").filter(Boolean).map(Number);
+  $("children").replaceChildren(...ids.map((id) => card(state.entries.get(id))));
+}
+
+function renderLineage() {
+  $("lineage").replaceChildren(...[...state.entries.values()].map((entry) => el("li", {
+    class: state.parents.includes(entry.id) ? "selected" : null,
+    dataset: { id: String(entry.id) },
+    onclick: () => toggleParent(entry.id),
+  }, el("img", { src: entry.png, alt: "" }), describe(entry))));
+}
+
+function exportLineage() {
+  const entries = [...state.entries.values()].map(({ png, ...rest }) => rest);
+  const text = JSON.stringify({ format: LINEAGE_FORMAT, entries }, null, 1);
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  const link = el("a", { href: url, download: "ganforge-lineage.json" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  setStatus(`Exported ${entries.length} images`);
+}
+
+// Re-render every imported image from its latent, then replay each breeding to check it gives the
+// same child: the file holds everything needed to reproduce the whole lineage.
+async function importLineage(file) {
+  const data = JSON.parse(await file.text());
+  if (data.format !== LINEAGE_FORMAT || !Array.isArray(data.entries)) {
+    throw new Error(`not a ${LINEAGE_FORMAT} file`);
+  }
+  const missing = data.entries.find((e) => !modelInfo(e.model));
+  if (missing) throw new Error(`model ${missing.model} is not loaded here`);
+  const fresh = new Map();
+  const batches = new Map();
+  for (const entry of data.entries) {
+    const key = `${entry.model}|${entry.truncation}`;
+    if (!batches.has(key)) batches.set(key, []);
+    batches.get(key).push(entry);
+  }
+  const step = state.limits.max_images || 64;
+  for (const group of batches.values()) {
+    for (let start = 0; start < group.length; start += step) {
+      const chunk = group.slice(start, start + step);
+      const model = modelInfo(chunk[0].model);
+      const request = { model: model.name, z: chunk.map((e) => e.z) };
+      if (model.num_classes) request.classes = chunk.map((e) => e.class_index);
+      if (chunk[0].truncation !== null && chunk[0].truncation !== undefined) request.truncation = chunk[0].truncation;
+      const result = await postJSON("/api/generate", request);
+      chunk.forEach((entry, i) => fresh.set(entry.id, { ...entry, png: result.images[i].png }));
+    }
+  }
+  let replayed = 0;
+  let exact = 0;
+  for (const entry of fresh.values()) {
+    if (entry.kind !== "child" || !entry.parents.every((p) => fresh.has(p))) continue;
+    const parents = entry.parents.map((p) => fresh.get(p));
+    const request = {
+      model: entry.model, parents: parents.map((p) => ({ z: p.z, class_index: p.class_index })),
+      shares: entry.shares, mutation: entry.mutation, seed: entry.breed_seed, count: entry.index + 1,
+    };
+    if (entry.truncation !== null && entry.truncation !== undefined) request.truncation = entry.truncation;
+    const result = await postJSON("/api/breed", request);
+    replayed += 1;
+    if (JSON.stringify(result.children[entry.index].z) === JSON.stringify(entry.z)) exact += 1;
+  }
+  state.entries = fresh;
+  state.nextId = Math.max(0, ...fresh.keys()) + 1;
+  state.parents = [];
+  $("children").dataset.ids = "";
+  $("grid").dataset.ids = [...fresh.values()].filter((e) => e.kind === "seed").map((e) => e.id).join(",");
+  $("lineage-note").textContent = `imported ${fresh.size} images; ${exact} of ${replayed} children replayed exactly`;
+  changed();
+}
+
+export function setupBreed() {
+  $("mutation").addEventListener("input", () => { $("mutation-value").textContent = $("mutation").value; });
+  $("breed-seed").value = String(randomSeed() % 100000);
+  $("breed-go").addEventListener("click", breed);
+  $("lineage-export").addEventListener("click", exportLineage);
+  $("lineage-import").addEventListener("change", async (event) => {
+    const [file] = event.target.files;
+    if (file) await attempt("Importing the lineage", () => importLineage(file));
+    event.target.value = "";
+  });
+  state.listeners.push(renderParents, renderChildren, renderLineage);
+  renderParents();
+}

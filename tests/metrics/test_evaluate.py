@@ -1,0 +1,131 @@
+"""evaluate_generator / evaluate_folders end to end: the figures equal a step-by-step computation,
+metrics.json holds what reproduces them, and class folders give classifier accuracy."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from conftest import tiny_config, tiny_images
+from ganforge.errors import ConfigError
+from ganforge.metrics.evaluate import evaluate_folders, evaluate_generator
+from ganforge.metrics.features import get_extractor
+from ganforge.metrics.features.effnet import WEIGHTS_SHA256 as EFFNET_SHA256
+from ganforge.metrics.frechet import frechet_distance
+from ganforge.metrics.reference import choose, load_reference_images
+from ganforge.metrics.store import latest_summary, read_metrics_json, update_metrics_json
+from ganforge.pipelines import GeneratePipeline, load_generator
+from ganforge.training.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("eval") / "run"
+    Trainer(tiny_config(steps=4), run_dir, data=tiny_images(), progress=False, tensorboard=False).fit()
+    return run_dir
+
+
+def write_folder(root, images, labels=None):
+    """uint8 (N, 1, H, W) images as PNGs, in class subfolders when labels are given."""
+    for i, image in enumerate(images.numpy()):
+        folder = root / str(int(labels[i])) if labels is not None else root
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[0]).save(folder / f"{i:04d}.png")
+    return root
+
+
+def test_generator_figures_equal_a_step_by_step_computation(run):
+    kwargs = dict(data="digits", metrics="fid,kid,pr", features="effnet-lite0", n=24, kid_subsets=4)
+    report = evaluate_generator(run, kid_subset_size=12, **kwargs)
+    assert set(report.values) == {"fd", "kid", "kid_std", "precision", "recall", "density", "coverage"}
+    assert report.names["fd"] == "FD-EffNetLite0" and report.names["kid"] == "KID-EffNetLite0"
+    # the same images `ganforge sample --seed 0` makes, against 24 of sklearn's digits at 8x8
+    net = get_extractor("effnet-lite0")
+    fake = net.features(GeneratePipeline(load_generator(run).G)(24, seed=0).images)
+    digits = load_reference_images("digits", "all", size=8, channels=1).images
+    real = net.features(digits[choose(len(digits), 24, 0)])
+    assert report.values["fd"] == pytest.approx(frechet_distance(real, fake), rel=1e-6)
+    assert report.values["fd"] > 1.0
+
+    record = report.record
+    assert record["extractor"]["weights_sha256"] == EFFNET_SHA256
+    assert record["extractor"]["resize"].startswith("uint8 -> torch bicubic antialias")
+    ref = record["reference"]
+    assert (ref["dataset"], ref["split"], ref["images"], ref["of"], ref["size"]) == (
+        "digits",
+        "all",
+        24,
+        1797,
+        8,
+    )
+    assert record["fake"]["images"] == 24 and record["fake"]["seed"] == 0 and record["fake"]["step"] == 4
+    assert record["details"]["kid"] == {"subsets": 4, "subset_size": 12, "kernel": "(x.y/d+1)^3"}
+    assert record["results"]["FD-EffNetLite0"] == report.values["fd"]
+    assert ref["cache_file"] and json.loads(json.dumps(record)) == record  # plain JSON
+    again = evaluate_generator(run, kid_subset_size=12, **kwargs)  # reference features from the cache
+    assert again.values == report.values
+
+    with pytest.raises(ConfigError, match="needs a class-conditional model"):
+        evaluate_generator(run, data="digits", metrics="acc", features="effnet-lite0", n=4)
+
+
+def test_folders_against_themselves_and_others(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    dark = (torch.rand(20, 1, 16, 16, generator=g) * 80).to(torch.uint8)
+    bright = (torch.rand(20, 1, 16, 16, generator=g) * 80 + 170).to(torch.uint8)
+    a, b = write_folder(tmp_path / "a", dark), write_folder(tmp_path / "b", bright)
+    kw = dict(metrics="fd,kid,pr", features="effnet-lite0", kid_subsets=3, kid_subset_size=10)
+    same = evaluate_folders(str(a), str(a), **kw)
+    assert same.values["fd"] < 1e-3 and same.values["precision"] == 1.0 and same.values["recall"] == 1.0
+    other = evaluate_folders(str(a), str(b), **kw)
+    assert other.values["fd"] > 10.0 and other.values["kid"] > 10 * abs(same.values["kid"])
+    assert other.record["fake"] == {"folder": str(b), "images": 20, "size": 16, "seed": 0}
+    with pytest.raises(ConfigError, match="is not a split of"):
+        evaluate_folders(str(a), str(b), split="test", **kw)
+
+
+@pytest.mark.slow
+def test_class_folders_give_classifier_accuracy(tmp_path):
+    test_digits = load_reference_images("mnist-5k", "test")
+    pick = choose(len(test_digits), 60, seed=1)  # the split is sorted by digit; take some of each
+    images, labels = test_digits.images[pick], test_digits.labels[pick]
+    right = write_folder(tmp_path / "right", images, labels)
+    wrong = write_folder(tmp_path / "wrong", images, (labels + 1) % 10)  # every folder names the next digit
+    kw = dict(split="test", metrics="fid,acc", features="digits-lenet")
+    good, bad = evaluate_folders("mnist-5k", str(right), **kw), evaluate_folders("mnist-5k", str(wrong), **kw)
+    assert good.values["accuracy"] >= 0.95 and bad.values["accuracy"] <= 0.05
+    assert good.names["accuracy"] == "accuracy (digits-lenet)" and good.names["fd"] == "FD-digits-lenet"
+    # real held-out digits are close to the held-out split; uniform noise is far
+    noise = torch.randint(
+        0, 256, (60, 1, 28, 28), generator=torch.Generator().manual_seed(0), dtype=torch.uint8
+    )
+    far = evaluate_folders(
+        "mnist-5k", str(write_folder(tmp_path / "noise", noise)), split="test", features="digits-lenet"
+    )
+    assert far.values["fd"] > 10 * good.values["fd"]
+
+
+def test_metrics_json_merges_and_never_clobbers(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"step": 60, "test_accuracy": 0.91}))  # as the trainer writes it
+    record = {
+        "results": {"FD-EffNetLite0": 12.5},
+        "extractor": {"name": "effnet-lite0"},
+        "fake": {"step": 60},
+    }
+    update_metrics_json(path, 60, {"FD-EffNetLite0": 12.5}, record)
+    raw = read_metrics_json(path)
+    assert raw["step"] == 60 and raw["test_accuracy"] == 0.91 and raw["FD-EffNetLite0"] == 12.5
+    assert raw["evaluations"] == [record]
+    assert latest_summary(path).startswith("FD-EffNetLite0 12.5 (")
+    update_metrics_json(path, 80, {"FD-EffNetLite0": 9.0})  # a later step: older figures move, not vanish
+    raw = read_metrics_json(path)
+    assert raw["step"] == 80 and "test_accuracy" not in raw and raw["FD-EffNetLite0"] == 9.0
+    assert raw["evaluations"][-1]["results"] == {"test_accuracy": 0.91, "FD-EffNetLite0": 12.5}
+    foreign = tmp_path / "notes.json"
+    foreign.write_text("my own notes, not JSON")
+    with pytest.raises(ConfigError, match="not a ganforge metrics file; it is left as is"):
+        update_metrics_json(foreign, 1, {"x": 1.0})
+    assert foreign.read_text() == "my own notes, not JSON"
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -1,0 +1,82 @@
+"""U-Net generator of pix2pix: shapes at several sizes, skip connections, dropout, errors."""
+
+import pytest
+import torch
+
+from ganforge.errors import ConfigError
+from ganforge.models.unet import UNetGenerator
+from ganforge.registry import MODELS, create_model
+
+
+@pytest.mark.parametrize(
+    "c_in, c_out, depth, h, w",
+    [
+        (1, 3, 3, 8, 8),
+        (3, 3, 4, 16, 16),
+        (4, 3, 5, 64, 32),
+        (3, 1, 2, 12, 20),
+        (1, 1, 1, 6, 2),
+        (3, 3, 6, 64, 64),
+    ],
+)
+def test_shapes_and_range(c_in, c_out, depth, h, w):
+    torch.manual_seed(0)
+    G = UNetGenerator(in_channels=c_in, out_channels=c_out, base_channels=4, depth=depth)
+    out = G(torch.randn(2, c_in, h, w))
+    assert out.shape == (2, c_out, h, w)
+    assert out.min() >= -1 and out.max() <= 1
+    assert G.multiple == 2**depth
+
+
+def test_paper_architecture_parameter_count():
+    """The 256x256 U-Net of the paper (depth 8, C64, batch norm) and its decoder widths with skips."""
+    G = create_model("unet.G", in_channels=3, out_channels=3)
+    assert sum(p.numel() for p in G.parameters()) == 54_414_531
+    decoder_inputs = [m.in_channels for m in G.up.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert decoder_inputs == [512, 1024, 1024, 1024, 1024, 512, 256, 128]  # CD512-CD1024-CD1024-C1024-...
+    dropouts = [m.p for m in G.up.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts == [0.5, 0.5, 0.5]
+
+
+def test_skip_connections_carry_the_input_to_the_output():
+    """Every input pixel reaches its own output pixel through the outermost skip even with a 1x1 bottleneck:
+    zeroing everything the bottleneck contributes still leaves an input-dependent output."""
+    torch.manual_seed(0)
+    G = UNetGenerator(in_channels=1, out_channels=1, base_channels=4, depth=3, dropout=0).eval()
+    x = torch.randn(1, 1, 8, 8, requires_grad=True)
+    G(x)[0, 0, 3, 5].backward()
+    assert x.grad[0, 0, 3, 5] != 0
+    assert x.grad.abs().sum() > x.grad[0, 0, 3, 5].abs()  # and the rest of the image too
+
+
+def test_dropout_is_noise_in_training_only():
+    G = UNetGenerator(in_channels=1, out_channels=3, base_channels=4, depth=3)
+    x = torch.randn(4, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(1)
+    a = G(x)
+    torch.manual_seed(2)
+    b = G(x)
+    assert not torch.equal(a, b)
+    G.eval()
+    assert torch.equal(G(x), G(x))
+
+
+def test_errors_name_the_fix():
+    G = UNetGenerator(in_channels=1, out_channels=3, base_channels=4, depth=3)
+    with pytest.raises(ValueError, match="multiples of 8, got 12x16; pad the image"):
+        G(torch.zeros(1, 1, 12, 16))
+    with pytest.raises(ValueError, match=r"expects \(B, 1, H, W\)"):
+        G(torch.zeros(1, 3, 16, 16))
+    with pytest.raises(ConfigError, match="norm must be 'batch' or 'instance'"):
+        UNetGenerator(norm="group")
+    with pytest.raises(ConfigError, match="depth must be 1..12"):
+        UNetGenerator(depth=0)
+
+
+def test_instance_norm_backward_and_registry_example():
+    entry = MODELS.entry("unet.G")
+    G = create_model("unet.G", **{**entry.meta["tiny"], "norm": "instance"})
+    (x,) = G.example_inputs(2, torch.Generator().manual_seed(0))
+    assert x.shape == (2, 1, 8, 8)
+    G(x).mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in G.parameters())
