@@ -19,6 +19,7 @@ from ganforge.data.labeled_subset import (
 )
 from ganforge.data.transforms import resize
 from ganforge.errors import ConfigError, DataError
+from ganforge.metrics.reference import split_index
 from ganforge.registry import DATASETS
 
 LABELS = torch.arange(1000) % 10  # 100 images of each of 10 classes
@@ -96,6 +97,15 @@ def test_builtin_split_is_disjoint_and_the_test_split_is_fixed():
 def test_limit_picks_first_and_the_test_split_is_held_out_of_it():
     data = load_semi_supervised(DataConfig(source="digits", size=8, limit=500), 20, None, 100, seed=0)
     assert (len(data.train), len(data.test), len(data.labeled)) == (400, 100, 20)
+
+
+def test_mnist_5k_holds_out_the_same_digits_as_ganforge_eval():
+    data = load_semi_supervised(DataConfig(source="mnist-5k", size=8, limit=500), 20, None, 0.5, seed=0)
+    assert (len(data.train), len(data.test)) == (500, 1000)  # limit picks training digits only
+    full = DATASETS.get("mnist-5k").load()
+    test = split_index("mnist-5k", "test", len(full))
+    assert torch.equal(data.test.labels, full.labels[test])
+    assert torch.equal(data.test.images, resize(full.images[test], 8))
 
 
 @pytest.mark.skipif(not DATASETS.get("fashion-mnist").available()[0], reason="fashion-mnist not installed")

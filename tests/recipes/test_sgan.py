@@ -210,4 +210,4 @@ def test_presets():
     mnist, fashion = get_preset("sgan-mnist"), get_preset("sgan-fashion")
     assert mnist.recipe == fashion.recipe == "sgan"
     assert (mnist.data.source, fashion.data.source) == ("mnist-5k", "fashion-mnist")
-    assert mnist.model.labels == 100 and mnist.model.test_size == 1000
+    assert mnist.model.labels == 100 and mnist.data.size == 28

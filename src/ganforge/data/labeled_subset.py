@@ -1,15 +1,16 @@
 """Data for semi-supervised learning: a held-out test split, the training images, and the few of them
 that keep their labels.
 
-- The test split is never trained on, labeled or not. Built-ins that ship one (fashion-mnist, mnist,
-  cifar10: the last 10,000 images as loaded) use it whole; any other labelled source holds out a
-  stratified part (`test_size`, a count or a fraction) chosen by the fixed `HOLDOUT_SEED`, so runs with
-  different seeds are scored on the same images.
+- The test split is never trained on, labeled or not. Built-ins with a fixed one use it whole: the
+  official 10,000 of fashion-mnist, mnist and cifar10, and for mnist-5k the 1,000 digits that
+  `ganforge eval --split test` also holds out (`ganforge.metrics.reference.split_index`, the one
+  definition). Any other labelled source holds out a stratified part (`test_size`, a count or a
+  fraction) chosen by the fixed `HOLDOUT_SEED`, so runs with different seeds score the same images.
 - The labeled subset is class-balanced (as equal as the count allows) and chosen by the run's seed:
   the same seed gives the same images. `amount` is a count (100) or a fraction (0.01) of the training
   images. Or a list file names the labeled images of a folder source, one path per line.
 - `data.limit` picks the images first, as everywhere in ganforge, and the test split is held out of
-  them; only an official test split stays whole, with `limit` picking among the training images.
+  them; only a fixed test split stays whole, with `limit` picking among the training images.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ if TYPE_CHECKING:
     from ganforge.config import DataConfig
 
 HOLDOUT_SEED = 0  # the held-out split does not move with train.seed
-# Built-ins loaded as train + test, whose last N images are the official test set.
-OFFICIAL_TEST_SPLITS = {"fashion-mnist": 10_000, "mnist": 10_000, "cifar10": 10_000}
+# Built-ins loaded as train + test whose last N images are the official test set, beyond the ones
+# `ganforge.metrics.reference.split_index` knows.
+LAST_N_TEST = {"cifar10": 10_000}
 
 
 @dataclass
@@ -172,6 +174,19 @@ def load_listed(
     return ImageData(torch.cat(images), label_tensor, list(class_names), str(root))
 
 
+def fixed_test_index(source: str, n: int) -> torch.Tensor | None:
+    """The fixed test split of built-in `source` (n images as loaded), or None when it has none."""
+    from ganforge.metrics.reference import split_index  # lazy: metrics builds on data
+
+    try:
+        index = split_index(source, "test", n)
+    except ConfigError:  # a source without a fixed split
+        index = None
+    if index is None and source in LAST_N_TEST:
+        index = torch.arange(n - LAST_N_TEST[source], n)
+    return index
+
+
 def _fingerprints(images: torch.Tensor) -> list[bytes]:
     return [hashlib.blake2b(image.numpy().tobytes(), digest_size=16).digest() for image in images]
 
@@ -208,12 +223,14 @@ def load_semi_supervised(
             f"--labeled-list names image files, and {cfg.source} is a built-in dataset; "
             "use --labels N for built-ins, or a folder with class subfolders"
         )
-    official = OFFICIAL_TEST_SPLITS.get(cfg.source) if builtin else None
-    limit = None if official else cfg.limit
+    fixed = None
     if builtin:
-        full = load_source(cfg.source, None, None, cfg.fit, True, limit)  # native size: resize the parts only
+        full = load_source(cfg.source, None, None, cfg.fit, True, None)  # native size: resize the parts only
+        fixed = fixed_test_index(cfg.source, len(full))
+        picked = limit_index(len(full), cfg.limit) if fixed is None else None  # as load_source would
+        full = full if picked is None else full.subset(picked)
     else:
-        full = load_folder(cfg.source, cfg.size, cfg.channels, cfg.fit, True, limit)
+        full = load_folder(cfg.source, cfg.size, cfg.channels, cfg.fit, True, cfg.limit)
     if full.labels is None or full.num_classes < 2:
         raise DataError(
             f"{cfg.source} has no class labels; semi-supervised training needs a labelled built-in "
@@ -224,8 +241,8 @@ def load_semi_supervised(
         files = read_labeled_list(labeled_list, cfg.source)
         listed = load_listed(files, cfg.source, full.class_names, cfg.size, full.channels, cfg.fit)
     n = len(full)
-    if official:
-        test_index = torch.arange(n - official, n)
+    if fixed is not None:
+        test_index = fixed
     else:
         # Images the list labels are never held out: compare pixels, since files and rows do not map 1:1.
         candidates = torch.arange(n)
@@ -236,7 +253,7 @@ def load_semi_supervised(
             stratified_holdout(full.labels[candidates], full.num_classes, test_size, HOLDOUT_SEED)
         ]
     train_index = _complement(n, test_index)
-    if official and cfg.limit:
+    if fixed is not None and cfg.limit:
         picked = limit_index(len(train_index), cfg.limit)
         train_index = train_index if picked is None else train_index[picked]
     train = full.subset(train_index)

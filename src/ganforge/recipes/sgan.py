@@ -43,7 +43,7 @@ class SGANConfig:
     labels: int | float = 100  # labeled training images: a count (100) or a fraction (0.01), class-balanced
     labeled_list: str | None = None  # a file naming the labeled images of a folder source; overrides labels
     baseline: bool = False  # also train a supervised-only C_base on the same labeled batches, and compare
-    test_size: int | float = 0.2  # held out (count or fraction) when the source has no official test split
+    test_size: int | float = 0.2  # held out (count or fraction) when the source has no fixed test split
     g_loss: Literal["feature_matching", "ns"] = "feature_matching"  # Salimans et al. 2016 / Odena 2016
     fake_logit: Literal["zero", "learned"] = "zero"  # fixed 0 (Salimans) or a learned K+1-th output (Odena)
     unsup_weight: float = 1.0  # weight of the unsupervised (real vs fake) loss against the supervised one
@@ -260,7 +260,7 @@ def sgan_mnist() -> RunConfig:
         recipe="sgan",
         data=DataConfig(source="mnist-5k", size=28),
         train=TrainConfig(steps=1500, batch_size=64, ema_decay=0.99, sample_every=500, checkpoint_every=500),
-        model=SGANConfig(labels=100, test_size=1000),
+        model=SGANConfig(labels=100),  # scored on mnist-5k's fixed 1,000 test digits
     )
 
 
