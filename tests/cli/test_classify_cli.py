@@ -43,6 +43,7 @@ TINY = [
     *("--size", "8", "--steps", "40", "--batch-size", "8", "--no-progress"),
     *("--set", "model.g_width=16", "--set", "model.c_width=16", "--set", "model.c_layers=2"),
     *("--set", "model.lr_c=2e-3", "--set", "model.test_size=8", "--set", "train.threads=1"),
+    *("--set", "train.ema_decay=0.9"),
     *("--set", "train.device=cpu", "--set", "train.sample_every=20", "--set", "train.checkpoint_every=20"),
 ]
 
@@ -88,7 +89,7 @@ def test_classify_prints_class_and_probability(trained, folder):
     assert all(row[1] == Path(row[0]).parent.name and float(row[2]) > 0.9 for row in lines)
     base = runner.invoke(app, ["classify", str(run / "bundle"), "--baseline", str(paths[0])])
     assert base.exit_code == 0 and base.stdout.startswith(f"{paths[0]}\t")
-    assert "baseline classifier C_base" in base.output
+    assert "baseline classifier C_base_ema" in base.output
 
 
 def test_labels_flags_reach_the_config(tmp_path):

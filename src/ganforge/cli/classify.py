@@ -38,5 +38,5 @@ def classify(
     result = ClassifyPipeline.from_loaded(loaded, device)(batch, batch_size=batch_size)
     for file, name, p in zip(kept, result.names(), result.confidence.tolist(), strict=True):
         typer.echo(f"{file}\t{name}\t{p:.4f}")
-    which = "baseline classifier C_base" if baseline else "classifier C"
-    info(f"classified {len(kept)} images with the {which} of {loaded.source}")
+    which = "baseline classifier" if baseline else "classifier"
+    info(f"classified {len(kept)} images with the {which} {loaded.name} of {loaded.source}")

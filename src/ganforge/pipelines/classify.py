@@ -29,7 +29,7 @@ class LoadedClassifier:
     channels: int  # ... with this many channels ...
     fit: str  # ... made square by "crop" or "pad"
     source: Path  # the bundle folder
-    name: str  # "C" (semi-supervised) or "C_base" (the supervised-only baseline)
+    name: str  # "C_ema"/"C" (semi-supervised) or "C_base_ema"/"C_base" (the supervised-only baseline)
 
 
 def load_classifier(
@@ -48,9 +48,10 @@ def load_classifier(
             "classify needs a finished `ganforge train --model sgan` run"
         )
     loaded = load_bundle(folder, device)
-    name = "C_base" if baseline else "C"
+    base = "C_base" if baseline else "C"
+    name = f"{base}_ema" if f"{base}_ema" in loaded.models else base  # the moving average when exported
     if name not in loaded.models:
-        if baseline and "C" in loaded.models:
+        if baseline and ("C" in loaded.models or "C_ema" in loaded.models):
             raise CheckpointError(
                 f"{folder} has no baseline classifier; train with --baseline to get one, or drop --baseline"
             )

@@ -130,6 +130,9 @@ def held_out_accuracy(C: nn.Module, test: ImageData, batch: int = 500) -> float:
 @register_recipe("sgan", description="semi-supervised GAN (Odena 2016; Salimans et al. 2016): a classifier")
 class SGANRecipe(Recipe):
     config_class = SGANConfig
+    # The classifiers are used, evaluated and exported as their moving averages (C_ema, C_base_ema):
+    # near zero supervised loss, Adam's steps on a few labels jolt the raw weights now and then.
+    ema_of: tuple[str, ...] = ("G", "C")
     exports: tuple[str, ...] = ("G", "C")  # the bundle carries the classifier C (and C_base with --baseline)
 
     @classmethod
@@ -177,7 +180,7 @@ class SGANRecipe(Recipe):
             self.C_base = self.add_model("C_base", self.classifier_spec())
             self.C_base.load_state_dict(self.C.state_dict())  # the same start, so only the training differs
             self.optimizers["C_base"] = torch.optim.Adam(self.C_base.parameters(), lr=c.lr_c, betas=c.betas)
-            self.exports = ("G", "C", "C_base")
+            self.ema_of = self.exports = ("G", "C", "C_base")
 
     def labeled(self, batch: Batch) -> Batch:
         if "labeled" not in batch.extra:
