@@ -44,9 +44,9 @@ def folders(tmp_path_factory):
     return root
 
 
-def test_eval_a_run_writes_metrics_json_and_the_model_card(run):
+def test_eval_a_run_writes_metrics_json_and_the_model_card(run, tmp_path):
     args = ["eval", str(run), "--data", "digits", "--features", "effnet-lite0", "--metrics", "fid,kid"]
-    args += ["--n", "16", "--kid-subsets", "3", "--kid-subset-size", "8", "--no-progress"]
+    args += ["--n", "8", "--kid-subsets", "3", "--kid-subset-size", "4", "--no-progress"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     table = dict(line.split(None, 1) for line in result.stdout.strip().splitlines())
@@ -59,14 +59,19 @@ def test_eval_a_run_writes_metrics_json_and_the_model_card(run):
     assert (record["reference"]["dataset"], record["reference"]["split"], record["reference"]["images"]) == (
         "digits",
         "all",
-        16,
+        8,
     )
-    assert record["fake"]["seed"] == 0 and record["fake"]["images"] == 16
+    assert record["fake"]["seed"] == 0 and record["fake"]["images"] == 8
     card = (run / "bundle" / "README.md").read_text()
     assert "Metrics: FD-EffNetLite0 " in card and "digits:all" in card
     # a second evaluation is appended, not written over the first
-    assert runner.invoke(app, args + ["--seed", "1"]).exit_code == 0
-    assert len(json.loads((run / "metrics.json").read_text())["evaluations"]) == 2
+    weights = tmp_path / "lenet.safetensors"
+    save_file({k: v.contiguous() for k, v in LeNet(10, 16).state_dict().items()}, str(weights))
+    lenet = ["eval", str(run), "--data", "digits", "--features", "digits-lenet", "--weights", str(weights)]
+    assert runner.invoke(app, lenet + ["--n", "8", "--no-progress"]).exit_code == 0
+    saved = json.loads((run / "metrics.json").read_text())
+    assert [e["extractor"]["name"] for e in saved["evaluations"]] == ["effnet-lite0", "digits-lenet"]
+    assert saved["FD-EffNetLite0"] == record["results"]["FD-EffNetLite0"] and "FD-digits-lenet" in saved
 
 
 def test_eval_two_folders_with_a_local_weights_file(folders, tmp_path):

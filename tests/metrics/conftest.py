@@ -21,3 +21,20 @@ def isolated_cache(metrics_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     # nothing downloads in tests: a stray attempt fails here, on the local file system
     monkeypatch.setattr(inception, "WEIGHTS_URLS", ("file:///nonexistent/pt_inception.pth",))
     return metrics_cache
+
+
+@pytest.fixture(scope="session")
+def lenet_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained digits-lenet weights file (seed 0): real figures from a network that costs nothing
+    to make, for tests of the evaluation plumbing (`--weights PATH`)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from ganforge.metrics.features.lenet import LeNet
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = LeNet(10, 16)
+    path = tmp_path_factory.mktemp("lenet-weights") / "untrained-lenet.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    return path

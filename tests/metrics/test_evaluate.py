@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 from conftest import tiny_config, tiny_images
+from ganforge.data.download import sha256_of
 from ganforge.errors import ConfigError
 from ganforge.metrics.evaluate import evaluate_folders, evaluate_generator
 from ganforge.metrics.features import get_extractor
-from ganforge.metrics.features.effnet import WEIGHTS_SHA256 as EFFNET_SHA256
 from ganforge.metrics.frechet import frechet_distance
 from ganforge.metrics.reference import choose, load_reference_images
 from ganforge.metrics.store import latest_summary, read_metrics_json, update_metrics_json
@@ -35,21 +35,21 @@ def write_folder(root, images, labels=None):
     return root
 
 
-def test_generator_figures_equal_a_step_by_step_computation(run):
-    kwargs = dict(data="digits", metrics="fid,kid,pr", features="effnet-lite0", n=24, kid_subsets=4)
-    report = evaluate_generator(run, kid_subset_size=12, **kwargs)
+def test_generator_figures_equal_a_step_by_step_computation(run, lenet_weights):
+    kwargs = dict(data="digits", metrics="fid,kid,pr", features="digits-lenet", weights=str(lenet_weights))
+    report = evaluate_generator(run, n=24, kid_subsets=4, kid_subset_size=12, **kwargs)
     assert set(report.values) == {"fd", "kid", "kid_std", "precision", "recall", "density", "coverage"}
-    assert report.names["fd"] == "FD-EffNetLite0" and report.names["kid"] == "KID-EffNetLite0"
+    assert report.names["fd"] == "FD-digits-lenet" and report.names["kid"] == "KID-digits-lenet"
     # the same images `ganforge sample --seed 0` makes, against 24 of sklearn's digits at 8x8
-    net = get_extractor("effnet-lite0")
+    net = get_extractor("digits-lenet", weights=str(lenet_weights))
     fake = net.features(GeneratePipeline(load_generator(run).G)(24, seed=0).images)
     digits = load_reference_images("digits", "all", size=8, channels=1).images
     real = net.features(digits[choose(len(digits), 24, 0)])
     assert report.values["fd"] == pytest.approx(frechet_distance(real, fake), rel=1e-6)
-    assert report.values["fd"] > 1.0
+    assert report.values["fd"] > 0.01
 
     record = report.record
-    assert record["extractor"]["weights_sha256"] == EFFNET_SHA256
+    assert record["extractor"]["weights_sha256"] == sha256_of(lenet_weights)
     assert record["extractor"]["resize"].startswith("uint8 -> torch bicubic antialias")
     ref = record["reference"]
     assert (ref["dataset"], ref["split"], ref["images"], ref["of"], ref["size"]) == (
@@ -61,28 +61,52 @@ def test_generator_figures_equal_a_step_by_step_computation(run):
     )
     assert record["fake"]["images"] == 24 and record["fake"]["seed"] == 0 and record["fake"]["step"] == 4
     assert record["details"]["kid"] == {"subsets": 4, "subset_size": 12, "kernel": "(x.y/d+1)^3"}
-    assert record["results"]["FD-EffNetLite0"] == report.values["fd"]
+    assert record["results"]["FD-digits-lenet"] == report.values["fd"]
     assert ref["cache_file"] and json.loads(json.dumps(record)) == record  # plain JSON
-    again = evaluate_generator(run, kid_subset_size=12, **kwargs)  # reference features from the cache
+    again = evaluate_generator(run, n=24, kid_subsets=4, kid_subset_size=12, **kwargs)  # cached reference
     assert again.values == report.values
 
     with pytest.raises(ConfigError, match="needs a class-conditional model"):
-        evaluate_generator(run, data="digits", metrics="acc", features="effnet-lite0", n=4)
+        evaluate_generator(run, metrics="acc", n=4, **{k: v for k, v in kwargs.items() if k != "metrics"})
 
 
-def test_folders_against_themselves_and_others(tmp_path):
+def test_conditional_generator_accuracy_is_the_classifiers_on_its_classes(tmp_path, lenet_weights):
+    run_dir = tmp_path / "cond"
+    cfg = tiny_config(steps=2, conditional=True)
+    data = tiny_images(40, classes=10)
+    data.class_names = [str(d) for d in range(10)]
+    Trainer(cfg, run_dir, data=data, progress=False, tensorboard=False).fit()
+    kw = dict(data="digits", features="digits-lenet", weights=str(lenet_weights), n=30)
+    report = evaluate_generator(run_dir, metrics="acc", **kw)
+    # by hand: the images of seed 0 are classes 0, 1, ..., 9, 0, 1, ...; score the classifier on them
+    images = GeneratePipeline(load_generator(run_dir).G)(30, seed=0).images
+    predicted = get_extractor("digits-lenet", weights=str(lenet_weights)).logits(images).argmax(1)
+    assert report.values["accuracy"] == pytest.approx(
+        float((predicted == torch.arange(30) % 10).double().mean())
+    )
+    one = evaluate_generator(run_dir, metrics="acc", class_index=3, **kw)
+    threes = GeneratePipeline(load_generator(run_dir).G)(30, seed=0, class_index=3).images
+    predicted = get_extractor("digits-lenet", weights=str(lenet_weights)).logits(threes).argmax(1)
+    assert one.record["fake"]["class_index"] == 3
+    assert one.values["accuracy"] == pytest.approx(float((predicted == 3).double().mean()))
+
+
+def test_folders_against_themselves_and_others(tmp_path, lenet_weights):
     g = torch.Generator().manual_seed(0)
     dark = (torch.rand(20, 1, 16, 16, generator=g) * 80).to(torch.uint8)
     bright = (torch.rand(20, 1, 16, 16, generator=g) * 80 + 170).to(torch.uint8)
     a, b = write_folder(tmp_path / "a", dark), write_folder(tmp_path / "b", bright)
-    kw = dict(metrics="fd,kid,pr", features="effnet-lite0", kid_subsets=3, kid_subset_size=10)
-    same = evaluate_folders(str(a), str(a), **kw)
-    assert same.values["fd"] < 1e-3 and same.values["precision"] == 1.0 and same.values["recall"] == 1.0
-    other = evaluate_folders(str(a), str(b), **kw)
-    assert other.values["fd"] > 10.0 and other.values["kid"] > 10 * abs(same.values["kid"])
+    kw = dict(metrics="fd,kid,pr", features="digits-lenet", weights=str(lenet_weights), kid_subsets=3)
+    same = evaluate_folders(str(a), str(a), kid_subset_size=10, **kw)
+    assert same.values["fd"] < 1e-6 and same.values["precision"] == 1.0 and same.values["recall"] == 1.0
+    other = evaluate_folders(str(a), str(b), kid_subset_size=10, **kw)
+    assert other.values["fd"] > 0.1 and other.values["kid"] > 10 * abs(same.values["kid"])
+    assert other.values["coverage"] == 0.0
     assert other.record["fake"] == {"folder": str(b), "images": 20, "size": 16, "seed": 0}
     with pytest.raises(ConfigError, match="is not a split of"):
         evaluate_folders(str(a), str(b), split="test", **kw)
+    with pytest.raises(ConfigError, match="needs class subfolders"):
+        evaluate_folders(str(a), str(b), **{**kw, "metrics": "acc"})
 
 
 @pytest.mark.slow

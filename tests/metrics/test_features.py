@@ -58,10 +58,10 @@ def test_uint8_and_float_images_give_the_same_features_and_gray_is_repeated():
 def test_random_inception_is_never_called_fid(tmp_path):
     net = get_extractor("inception", random_init=True)
     images = torch.randint(
-        0, 256, (2, 3, 32, 32), generator=torch.Generator().manual_seed(2), dtype=torch.uint8
+        0, 256, (1, 3, 32, 32), generator=torch.Generator().manual_seed(2), dtype=torch.uint8
     )
     features, logits = net.extract([images])
-    assert features.shape == (2, 2048) and logits.shape == (2, 1008)
+    assert features.shape == (1, 2048) and logits.shape == (1, 1008)
     assert net.weights_sha256 is None and net.fd_name == "FD-InceptionV3*" and not net.official
     assert "random" in net.describe()["weights_source"]
     # the IS logits leave out the classifier bias, as the reference Inception Score code does

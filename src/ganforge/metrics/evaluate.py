@@ -128,7 +128,7 @@ def label_map(extractor: FeatureExtractor, class_names: Sequence[str] | None) ->
             f"--metrics acc needs a classifier over your classes; {extractor.name} has none that ganforge "
             "knows the names of: use --features digits-lenet (MNIST digits) or fashion-lenet (Fashion-MNIST)"
         )
-    if class_names is None:
+    if class_names is None:  # no names (a checkpoint): the classes must be the classifier's, in order
         return torch.arange(extractor.num_classes)
     missing = [str(c) for c in class_names if str(c) not in extractor.class_names]
     if missing:
@@ -215,6 +215,11 @@ def evaluate_generator(
     extractor = get_extractor(features, weights, device)
     check_metrics(extractor, chosen, n)
     mapping = label_map(extractor, loaded.class_names) if "acc" in chosen else None
+    if mapping is not None and len(mapping) != loaded.G.num_classes:
+        raise ConfigError(
+            f"--metrics acc: the model has {loaded.G.num_classes} classes, {extractor.name} knows "
+            f"{len(mapping)}; use a classifier for this data"
+        )
     reference = reference_features(
         extractor,
         data or cfg.data.source,

@@ -49,6 +49,16 @@ class TrainingEvaluator:
         self.best: float | None = None
         self.best_key = f"best_{self.primary}"
 
+    def check(self, G: torch.nn.Module) -> None:
+        """Fail before training starts when this generator cannot be evaluated here."""
+        from ganforge.errors import ConfigError
+
+        if not hasattr(G, "z_dim"):
+            raise ConfigError(
+                "train.eval_every measures generators from noise; this recipe's generator takes images: "
+                "set train.eval_every=0 and evaluate its outputs with `ganforge eval --real ... --fake ...`"
+            )
+
     def resume(self, step: int) -> None:
         """Recover the best figure so far from metrics.jsonl (rows after `step` were rolled back)."""
         lower = LOWER_IS_BETTER[self.primary]

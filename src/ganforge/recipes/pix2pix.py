@@ -339,30 +339,31 @@ class Pix2PixRecipe(Recipe):
 # ---------------------------------------------------------------- presets
 
 
-def _derived_preset(task: str) -> RunConfig:
+def _derived_preset(task: str, steps: int) -> RunConfig:
     """CPU settings: half-width G, quarter-width D and a 5x larger learning rate than the paper, so
     that a few hundred steps already give recognizable results (the paper's: see pix2pix-facades)."""
     return RunConfig(
         name=f"pix2pix-{task}",
         recipe="pix2pix",
         data=DataConfig(source="emoji", size=64, channels=3),
-        train=TrainConfig(steps=600, batch_size=16, log_every=10, sample_every=100, checkpoint_every=200),
+        train=TrainConfig(steps=steps, batch_size=16, log_every=10, sample_every=100, checkpoint_every=200),
         model=Pix2PixConfig(task=task, pairs="derived", g_channels=32, d_channels=16, lr_g=1e-3, lr_d=1e-3),
     )
 
 
-# task -> what the preset learns; timings: see the README (measured on a shared, busy 2-core machine)
+# task -> (what the preset learns, steps, CPU minutes: process CPU time with one torch thread,
+# measured on a shared, busy 2-core machine; see the README for the held-out scores)
 DERIVED_PRESETS = {
-    "colorize": "gray to color",
-    "edges2photo": "line drawing (XDoG edges) to image",
-    "photo2edges": "image to line drawing",
-    "inpaint": "fill random strokes and boxes",
+    "colorize": ("gray to color", 1200, 6),
+    "edges2photo": ("line drawing (XDoG edges) to image", 600, 3),
+    "photo2edges": ("image to line drawing", 600, 3),
+    "inpaint": ("fill random strokes and boxes", 600, 3),
 }
-for _task, _what in DERIVED_PRESETS.items():
+for _task, (_what, _steps, _minutes) in DERIVED_PRESETS.items():
     PRESETS.add(
         f"pix2pix-{_task}",
-        partial(_derived_preset, _task),
-        description=f"{_what} on emoji at 64x64, a CPU setting; --data FOLDER for your own images",
+        partial(_derived_preset, _task, _steps),
+        description=f"{_what} on emoji at 64x64, ~{_minutes} CPU min; --data FOLDER for your own images",
     )
 
 

@@ -399,6 +399,7 @@ class Trainer:
         from ganforge.metrics.training_eval import TrainingEvaluator
 
         evaluator = TrainingEvaluator(self.cfg, self.run_dir, self.data, self.device)
+        evaluator.check(self.models_for_use()[self.recipe.generator_name])
         evaluator.resume(self.step)
         return evaluator
 
