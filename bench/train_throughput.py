@@ -1,144 +1,192 @@
-"""Training throughput of the classic 64x64 DCGAN: ganforge's trainer vs a plain eager PyTorch loop.
+"""Training throughput: ganforge's trainer against a plain eager PyTorch loop, per family.
 
-Radford et al. 2015's setup: z 100, 64 filters in G and D, batch 64, Adam 2e-4 with beta1 0.5,
-non-saturating loss. Both sides train the same architecture on the same in-memory uint8 data; the
-plain loop below is written here, independently of ganforge's models. Prints images/s of each
-and their ratio; this is the yardstick for speed work.
+For each family the same networks (DCGAN: the same architecture, written independently in
+bench/plain_loops.py) train on the same in-memory uint8 images at the same batch size, in one
+process, one after the other:
 
-    python bench/train_throughput.py --steps 20 --warmup 3 [--threads 2] [--device cpu]
+- plain eager: the textbook loop, float32, contiguous memory;
+- ganforge float32: the trainer with every speed switch off (train.precision=fp32,
+  train.memory_format=contiguous), which shows what the trainer itself costs or saves;
+- ganforge default: the trainer with its defaults (precision and memory format "auto").
+
+It prints images/s, the ratio to plain eager, the model FLOPs of one step (counted with
+torch.utils.flop_counter on the first step) and the model FLOPs utilization (MFU) against this
+machine's peak, taken as the best large-matrix-multiply rate measured here in the precision used.
+
+    python bench/train_throughput.py --family dcgan,pix2pix,stylegan --steps 16 --warmup 2 --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch import nn
-from torch.nn import functional as F
+from plain_loops import dcgan_plain, pix2pix_plain, stylegan_plain
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, RunConfig, TrainConfig, apply_overrides
 from ganforge.data.dataset import ImageData
+from ganforge.presets import get_preset
 from ganforge.recipes.gan import DCGANConfig
 from ganforge.training.trainer import Trainer
 
 
-def plain_generator(nz: int = 100, ngf: int = 64, nc: int = 3) -> nn.Module:
-    def up(i: int, o: int) -> list[nn.Module]:
-        return [nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True)]
-
-    return nn.Sequential(
-        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
-        nn.BatchNorm2d(ngf * 8),
-        nn.ReLU(True),
-        *up(ngf * 8, ngf * 4),
-        *up(ngf * 4, ngf * 2),
-        *up(ngf * 2, ngf),
-        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
-        nn.Tanh(),
-    )
-
-
-def plain_discriminator(ndf: int = 64, nc: int = 3) -> nn.Module:
-    def down(i: int, o: int) -> list[nn.Module]:
-        return [nn.Conv2d(i, o, 4, 2, 1, bias=False), nn.BatchNorm2d(o), nn.LeakyReLU(0.2, True)]
-
-    return nn.Sequential(
-        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
-        nn.LeakyReLU(0.2, True),
-        *down(ndf, ndf * 2),
-        *down(ndf * 2, ndf * 4),
-        *down(ndf * 4, ndf * 8),
-        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
-        nn.Flatten(0),
-    )
-
-
-def plain_loop(data: torch.Tensor, steps: int, warmup: int, batch: int, device: torch.device) -> float:
-    torch.manual_seed(0)
-    G, D = plain_generator().to(device), plain_discriminator().to(device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    images = data.to(device)
-    gen = torch.Generator().manual_seed(0)
-    start = 0.0
-    for step in range(warmup + steps):
-        if step == warmup:
-            sync(device)
-            start = time.perf_counter()
-        index = torch.randint(0, images.shape[0], (batch,), generator=gen).to(device)
-        real = images[index].float() / 127.5 - 1
-        fake = G(torch.randn(batch, 100, 1, 1, device=device))
-        loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake.detach())).mean()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        loss_g = F.softplus(-D(fake)).mean()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-    sync(device)
-    return steps * batch / (time.perf_counter() - start)
-
-
-def ganforge_loop(data: torch.Tensor, steps: int, warmup: int, batch: int, device: torch.device) -> float:
-    cfg = RunConfig(
+def dcgan_config(batch: int) -> RunConfig:
+    return RunConfig(
         name="bench",
         recipe="dcgan",
         data=DataConfig(source="bench", size=64, channels=3),
-        train=TrainConfig(
-            steps=warmup + steps,
-            batch_size=batch,
-            device=str(device),
-            log_every=10**9,
-            sample_every=10**9,
-            checkpoint_every=10**9,
-        ),
+        train=TrainConfig(steps=10**6, batch_size=batch),
         model=DCGANConfig(z_dim=100, g_channels=64, d_channels=64, loss="ns"),
     )
-    images = ImageData(images=data, labels=None, class_names=None, source="bench")
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(cfg, Path(tmp), data=images, progress=False, tensorboard=False)
-        start = 0.0
-        for step in range(warmup + steps):
-            if step == warmup:
-                sync(device)
-                start = time.perf_counter()
-            trainer.train_step()
-        sync(device)
-    return steps * batch / (time.perf_counter() - start)
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def pix2pix_config(batch: int) -> RunConfig:
+    cfg = apply_overrides(get_preset("pix2pix-colorize"), ["model.g_channels=64", "model.d_channels=64"])
+    cfg.data.size, cfg.train.batch_size, cfg.train.steps = 128, batch, 10**6
+    cfg.model.lr_g = cfg.model.lr_d = 2e-4
+    cfg.model.holdout = 0
+    return cfg
+
+
+def stylegan_config(batch: int) -> RunConfig:
+    cfg = get_preset("stylegan-emoji64")
+    cfg.train.batch_size, cfg.train.steps = batch, 10**6
+    return cfg
+
+
+# family -> (ganforge config, plain loop, image size, default batch)
+FAMILIES: dict[str, tuple[Callable[[int], RunConfig], Callable[..., Callable[[], None]], int, int]] = {
+    "dcgan": (dcgan_config, lambda images, batch, cfg: dcgan_plain(images, batch), 64, 64),
+    "pix2pix": (
+        pix2pix_config,
+        lambda images, batch, cfg: pix2pix_plain(images, batch, 64, 64, depth=7),
+        128,
+        8,
+    ),
+    "stylegan": (
+        stylegan_config,
+        lambda images, batch, cfg: stylegan_plain(images, batch, cfg.model, cfg.model.r1_interval),
+        64,
+        16,
+    ),
+}
+
+
+class FlopCount(TorchDispatchMode):
+    """Model FLOPs of the aten ops run inside it (convolutions, matmuls and their backward), by
+    torch.utils.flop_counter's formulas; unlike FlopCounterMode it keeps no module hierarchy, whose
+    hooks fail on double backward (R1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def rate(step: Callable[[], None], steps: int, warmup: int) -> tuple[float, float]:
+    """(steps per second after `warmup` steps, model FLOPs of the first step)."""
+    with FlopCount() as counter:
+        step()
+    flops = float(counter.total)
+    for _ in range(max(warmup - 1, 0)):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps / (time.perf_counter() - start), flops
+
+
+def gemm_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of the best of `repeats` n x n matrix products in `dtype` (this machine's practical peak)."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def ganforge_step(
+    cfg: RunConfig, images: torch.Tensor, stack: contextlib.ExitStack
+) -> tuple[Callable, Trainer]:
+    data = ImageData(images=images, labels=None, class_names=None, source="bench")
+    run_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    trainer = Trainer(cfg, run_dir, data=data, progress=False, tensorboard=False)
+    return trainer.train_step, trainer
+
+
+def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -> None:
+    make_config, make_plain, size, default_batch = FAMILIES[name]
+    batch = args.batch or default_batch
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (512, 3, size, size), dtype=torch.uint8, generator=gen)
+    rows = []
+    per_second, flops = rate(make_plain(images, batch, make_config(batch)), args.steps, args.warmup)
+    rows.append(("plain eager (fp32)", per_second, flops, "fp32"))
+    for label, sets in (
+        ("ganforge, switches off", ["train.precision=fp32", "train.memory_format=contiguous"]),
+        ("ganforge default", []),
+    ):
+        cfg = apply_overrides(make_config(batch), [f"train.device={args.device}", *sets])
+        with contextlib.ExitStack() as stack:
+            step, trainer = ganforge_step(cfg, images, stack)
+            per_second, flops = rate(step, args.steps, args.warmup)
+            precision = "bf16" if trainer.amp_dtype == torch.bfloat16 else "fp32"
+            layout = "channels_last" if trainer.channels_last else "contiguous"
+        rows.append((f"{label} ({precision}, {layout})", per_second, flops, precision))
+    base = rows[0][1]
+    print(f"\n{name}: {size}x{size}, batch {batch}, {args.steps} timed steps after {args.warmup} warmup")
+    print(f"{'':44} {'images/s':>9} {'ratio':>6} {'GFLOP/step':>11} {'GFLOP/s':>8} {'MFU':>6}")
+    for label, per_second, flops, precision in rows:
+        achieved = flops * per_second
+        print(
+            f"{label:44} {per_second * batch:9.1f} {per_second / base:6.2f} {flops / 1e9:11.2f} "
+            f"{achieved / 1e9:8.1f} {achieved / peaks[precision]:6.1%}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--family", default="dcgan,pix2pix,stylegan", help="comma-separated: " + ", ".join(FAMILIES)
+    )
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=None, help="default: 64 dcgan, 8 pix2pix, 16 stylegan")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    if args.device != "cpu":
+        raise SystemExit("this benchmark's plain loops run on the CPU; use --device cpu")
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    data = torch.randint(
-        0, 256, (2048, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
-    )
-    plain = plain_loop(data, args.steps, args.warmup, args.batch, device)
-    ours = ganforge_loop(data, args.steps, args.warmup, args.batch, device)
+    peaks = {"fp32": gemm_peak(torch.float32), "bf16": gemm_peak(torch.bfloat16)}
+    cpu = torch.backends.cpu.get_cpu_capability()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu {cpu}")
     print(
-        f"device {device}, threads {torch.get_num_threads()}, torch {torch.__version__}, batch {args.batch}, "
-        f"{args.steps} timed steps after {args.warmup} warmup"
+        f"peak (best 2048x2048 matmul here): fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, "
+        f"bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s; MFU is against the peak of the precision used"
     )
-    print(f"plain eager PyTorch : {plain:8.1f} images/s")
-    print(f"ganforge trainer    : {ours:8.1f} images/s")
-    print(f"ratio ganforge/plain: {ours / plain:8.3f}")
+    for name in args.family.split(","):
+        if name not in FAMILIES:
+            raise SystemExit(f"unknown family {name!r}; choose from {', '.join(FAMILIES)}")
+        bench_family(name, args, peaks)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ class DataConfig:
 class HealthConfig:
     max_retries: int = 3  # rollbacks allowed before training gives up
     lr_factor: float = 0.5  # every rollback multiplies every learning rate by this
-    check_weights_every: int = 1  # steps between checks that every weight is finite (0: never)
+    # steps between checks that every weight is finite (0: only before checkpoints; a NaN weight
+    # also makes the next step's loss NaN, which every step checks)
+    check_weights_every: int = 0
 
     def validate(self) -> None:
         if self.max_retries < 0:
@@ -58,6 +60,11 @@ class TrainConfig:
     seed: int = 0  # seeds weights, noise and data order: a run is reproducible from its config
     device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
     threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's default
+    precision: str = "auto"  # auto | fp32 | bf16: autocast of training passes; auto = bf16 where native
+    memory_format: str = (
+        "auto"  # auto | channels_last | contiguous; auto = channels_last where the recipe allows
+    )
+    compile: bool = False  # torch.compile the trained models (eager, with a warning, where unavailable)
     ema_decay: float = 0.999  # G_ema <- decay * G_ema + (1 - decay) * G after every G step
     ema_start: int = 0  # before this step G_ema is a plain copy of G
     log_every: int = 25  # steps between lines in log.jsonl / TensorBoard
@@ -83,6 +90,11 @@ class TrainConfig:
             raise ConfigError(f"train.global_batch={self.global_batch} must be at least 1 (or null)")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("train.threads must be at least 1 (or null)")
+        from ganforge.training.speed import MEMORY_FORMATS, PRECISIONS
+
+        for key, allowed in (("precision", PRECISIONS), ("memory_format", MEMORY_FORMATS)):
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"train.{key}={getattr(self, key)!r} is not one of {', '.join(allowed)}")
         self._validate_eval()
         self.health.validate()
 

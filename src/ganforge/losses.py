@@ -131,11 +131,13 @@ def gradient_penalty(
         raise ValueError(f"real and fake must have the same shape, got {shapes}")
     alpha_shape = (real.shape[0],) + (1,) * (real.dim() - 1)  # (B, 1, 1, 1) for images
     draw_device = generator.device if generator is not None else real.device
-    alpha = torch.rand(alpha_shape, generator=generator, device=draw_device, dtype=real.dtype).to(real.device)
-    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    logits = D(x_hat) if labels is None else D(x_hat, labels)
-    (grad,) = torch.autograd.grad(logits.sum(), x_hat, create_graph=True)
-    return (grad.flatten(1).norm(2, dim=1) - 1.0).square().mean()
+    alpha = torch.rand(alpha_shape, generator=generator, device=draw_device).to(real.device)
+    # in float32 even under bf16 autocast: a gradient norm near 1 needs more than 3 significant digits
+    with torch.autocast(real.device.type, enabled=False):
+        x_hat = (alpha * real.detach().float() + (1 - alpha) * fake.detach().float()).requires_grad_(True)
+        logits = D(x_hat) if labels is None else D(x_hat, labels)
+        (grad,) = torch.autograd.grad(logits.float().sum(), x_hat, create_graph=True)
+        return (grad.flatten(1).norm(2, dim=1) - 1.0).square().mean()
 
 
 def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:

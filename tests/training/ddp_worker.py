@@ -20,6 +20,9 @@ run_dir, recipe, steps, batch = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 overrides = {"dropout": 0.0} if recipe == "gan" else {}
 cfg = tiny_config(recipe, steps=steps, **overrides)
 cfg.train.batch_size = batch
+cfg.train.precision = (
+    "fp32"  # the 1-process comparison is exact only in float32 (bf16 rounds per batch split)
+)
 trainer = Trainer(cfg, run_dir, data=tiny_images(), progress=False, tensorboard=False)
 trainer.fit()
 flat = torch.cat([p.detach().reshape(-1) for p in trainer.recipe.G.parameters()])

@@ -55,6 +55,7 @@ def test_two_processes_at_batch_b_match_one_process_at_2b(tmp_path):
 
     cfg = tiny_config("gan", steps=1, dropout=0.0)
     cfg.train.batch_size = 8
+    cfg.train.precision = "fp32"  # as in ddp_worker.py
     one = Trainer(cfg, tmp_path / "one", data=tiny_images(), progress=False, tensorboard=False)
     before = torch.cat([p.detach().reshape(-1) for p in one.recipe.G.parameters()]).clone()
     one.fit()

@@ -135,7 +135,7 @@ class ExtractorEncoder(nn.Module):
         self.feature_dim = self.net.feature_dim
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        pixels = (match_channels(images, self.net.channels) + 1) * 127.5  # [-1, 1] -> [0, 255]
+        pixels = (match_channels(images.float(), self.net.channels) + 1) * 127.5  # [-1, 1] -> [0, 255]
         if pixels.shape[-1] != self.net.input_size:
             size = (self.net.input_size, self.net.input_size)
             pixels = F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False)

@@ -23,7 +23,8 @@ def update_ema(ema_model: nn.Module, model: nn.Module, decay: float) -> None:
     if ema_params.keys() != params.keys() or ema_buffers.keys() != buffers.keys():
         missing = sorted((params.keys() | buffers.keys()) ^ (ema_params.keys() | ema_buffers.keys()))
         raise ValueError(f"EMA model and model differ in structure; names not in both: {missing[:5]}")
-    for name, param in params.items():
-        ema_params[name].lerp_(param.detach(), 1.0 - decay)
-    for name, buffer in buffers.items():
-        ema_buffers[name].copy_(buffer)
+    names = list(params)
+    # one fused kernel per list rather than one per tensor; same arithmetic as Tensor.lerp_
+    torch._foreach_lerp_([ema_params[k] for k in names], [params[k].detach() for k in names], 1.0 - decay)
+    if buffers:
+        torch._foreach_copy_([ema_buffers[k] for k in buffers], list(buffers.values()))

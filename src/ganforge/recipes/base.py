@@ -47,6 +47,7 @@ class Phase:
     optimizer: str  # key of the optimizer this phase steps
     run: PhaseFn
     interval: int = 1  # runs on steps where step % interval == 0
+    autocast: bool = True  # False: float32 even under train.precision=bf16 (gradient penalties, path length)
 
 
 @dataclass
@@ -79,6 +80,9 @@ class Recipe:
     ema_of: ClassVar[tuple[str, ...]] = ("G",)
     generator_name: ClassVar[str] = "G"  # the model that preview grids run (its EMA copy when there is one)
     exports: ClassVar[tuple[str, ...]] = ("G",)  # models written to the bundle (their EMA copies if any)
+    # whether the models run in channels_last memory (train.memory_format=auto): True only where they
+    # reshape activations with layout-agnostic ops and a test shows the float32 result is kept
+    channels_last: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ from ganforge.recipes.base import Batch, DataInfo, Recipe
 from ganforge.registry import RECIPES, load_all
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed as dist_utils
+from ganforge.training import speed
 from ganforge.training.logger import RunLogger
 from ganforge.training.progress import TrainProgress
 from ganforge.training.rundir import new_run_dir
@@ -104,7 +105,12 @@ class Trainer:
         )
         self._maybe_sync_batchnorm()
         dist_utils.broadcast_parameters(self.recipe.models.values(), self.dist)
+        self.channels_last = speed.use_channels_last(t.memory_format, self.device, recipe_class.channels_last)
+        if self.channels_last:
+            speed.to_channels_last(self.recipe.models.values())
+        self.amp_dtype = speed.autocast_dtype(t.precision, self.device)
         self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
+        self.compiled = t.compile and speed.compile_models(self.recipe.models.values(), self.device)
         self.phases = self.recipe.phases()
         self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.recipe.optimizers.items()}
         self.streams = {
@@ -213,22 +219,26 @@ class Trainer:
                 continue
             opt = self.recipe.optimizers[phase.optimizer]
             opt.zero_grad(set_to_none=True)
-            loss, phase_logs = phase.run(batch)
+            with speed.autocast(self.device, self.amp_dtype if phase.autocast else None):
+                loss, phase_logs = phase.run(batch)
+            loss = loss.float()
             if not dist_utils.all_true(bool(torch.isfinite(loss).all()), self.dist, self.device):
                 raise NonFiniteError(f"{phase.name} loss is {loss.item()}")
-            loss.backward()
-            params = [p for group in opt.param_groups for p in group["params"]]
+            params = [p for group in opt.param_groups for p in group["params"] if p.requires_grad]
+            # gradients of this phase's parameters only: autograd then skips the other players'
+            # weight gradients (D's in a G phase), which the textbook loop computes and throws away
+            loss.backward(inputs=params)
             dist_utils.average_gradients(params, self.dist)
             opt.step()
             if phase.optimizer in self.recipe.ema_of:
                 self._update_ema(phase.optimizer)
             logs.update(phase_logs)
         self.step += 1
-        every = self.cfg.train.health.check_weights_every
-        if every and self.step % every == 0:
-            finite = all(
-                bool(torch.isfinite(p).all()) for m in self.recipe.models.values() for p in m.parameters()
-            )
+        every, t = self.cfg.train.health.check_weights_every, self.cfg.train
+        # always before a checkpoint is written, so a good state is what the health guard returns to
+        saving = self.step % t.checkpoint_every == 0 or self.step == t.steps
+        if saving or (every and self.step % every == 0):
+            finite = speed.all_finite([p for m in self.recipe.models.values() for p in m.parameters()])
             if not dist_utils.all_true(finite, self.dist, self.device):
                 raise NonFiniteError("a weight became NaN or inf")
         return logs

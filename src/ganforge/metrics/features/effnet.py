@@ -183,7 +183,7 @@ class EffNetLite0Extractor(FeatureExtractor):
         """
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
-        x = (images + 1.0) * 127.5
+        x = (images.float() + 1.0) * 127.5  # float: antialiased resize has no bf16 kernel
         if size is not None and tuple(x.shape[-2:]) != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
         x = self.net.stem(self.normalize(x))

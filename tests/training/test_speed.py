@@ -1,0 +1,132 @@
+"""The trainer's speed switches give the eager float32 result within tolerance."""
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import tiny_config, tiny_images
+from ganforge.errors import ConfigError
+from ganforge.training import speed
+from ganforge.training.trainer import Trainer
+
+
+def make(cfg, run_dir, data=None):
+    return Trainer(cfg, run_dir, data=data or tiny_images(size=16), progress=False, tensorboard=False)
+
+
+def dcgan_config(**train):
+    cfg = tiny_config("dcgan", steps=4)
+    cfg.data.size = 16
+    for key, value in {"precision": "fp32", "memory_format": "contiguous", **train}.items():
+        setattr(cfg.train, key, value)
+    return cfg.validate()
+
+
+def test_a_dcgan_step_equals_the_plain_eager_loop(tmp_path):
+    """One ganforge step is the textbook DCGAN step on the same networks: one G forward whose
+    output D sees detached in its phase and attached in G's (Radford et al. 2015)."""
+    trainer = make(dcgan_config(), tmp_path / "run")
+    G, D = copy.deepcopy(trainer.recipe.G), copy.deepcopy(trainer.recipe.D)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    stream = copy.deepcopy(trainer.stream)
+    noise = torch.Generator().set_state(trainer.recipe.generator.get_state())
+
+    trainer.train_step()
+
+    real = next(stream).real
+    fake = G(torch.randn(real.shape[0], 8, generator=noise))
+    loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake.detach())).mean()
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    loss_g = F.softplus(-D(fake)).mean()
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+
+    for ours, plain in ((trainer.recipe.G, G), (trainer.recipe.D, D)):
+        for (name, a), b in zip(ours.state_dict().items(), plain.state_dict().values(), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7, msg=name)
+
+
+def generated_after_training(tmp_path, name, steps=4, **train):
+    trainer = make(dcgan_config(**train), tmp_path / name)
+    for _ in range(steps):
+        trainer.train_step()
+    z = torch.randn(16, 8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        return trainer.recipe.G.eval()(z)
+
+
+@pytest.mark.parametrize(
+    "switch, tolerance",
+    [
+        ({"memory_format": "channels_last"}, 1e-4),
+        # bf16 keeps 8 bits of mantissa: about 3 significant digits in each pass
+        ({"precision": "bf16"}, 0.05),
+    ],
+)
+def test_speed_switches_match_eager_float32(tmp_path, switch, tolerance):
+    eager = generated_after_training(tmp_path, "eager")
+    fast = generated_after_training(tmp_path, "fast", **switch)
+    assert fast.dtype == torch.float32 and fast.shape == eager.shape
+    assert (fast - eager).abs().max() < tolerance
+    assert (fast - eager).abs().max() > 0 or switch.get("memory_format")  # bf16 really ran
+
+
+def test_channels_last_converts_the_models_and_keeps_them_training(tmp_path):
+    trainer = make(dcgan_config(memory_format="channels_last"), tmp_path / "run")
+    conv = next(p for p in trainer.recipe.D.parameters() if p.dim() == 4 and p.shape[1] > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    trainer.fit()  # checkpoints and the bundle's safetensors need contiguous copies
+    assert (tmp_path / "run" / "bundle" / "G_ema.safetensors").is_file()
+
+
+def test_auto_picks_per_device_and_recipe():
+    cpu = torch.device("cpu")
+    assert speed.use_channels_last("auto", cpu, supported=True)
+    assert not speed.use_channels_last("auto", cpu, supported=False)
+    assert speed.use_channels_last("channels_last", cpu, supported=False)
+    assert not speed.use_channels_last("contiguous", cpu, supported=True)
+    assert speed.autocast_dtype("fp32", cpu) is None
+    assert speed.autocast_dtype("bf16", cpu) is torch.bfloat16
+    assert speed.autocast_dtype("auto", cpu) is (torch.bfloat16 if speed.native_bf16(cpu) else None)
+    assert not speed.native_bf16(torch.device("meta"))
+
+
+def test_bad_speed_values_are_named(tmp_path):
+    cfg = tiny_config("dcgan")
+    cfg.train.precision = "fp16"
+    with pytest.raises(ConfigError, match=r"train.precision='fp16' is not one of auto, fp32, bf16"):
+        cfg.validate()
+    cfg.train.precision, cfg.train.memory_format = "auto", "nhwc"
+    with pytest.raises(ConfigError, match="train.memory_format='nhwc'"):
+        cfg.validate()
+
+
+def test_all_finite_sees_nan_and_inf_but_not_large_values():
+    tensors = [torch.randn(3, 3), torch.full((4,), 3e38)]
+    assert speed.all_finite(tensors) and speed.all_finite([])
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        tensors[1][2] = bad
+        assert not speed.all_finite(tensors)
+
+
+def test_compile_falls_back_to_eager_with_a_warning(monkeypatch, capsys):
+    monkeypatch.setattr(speed, "compile_available", lambda device: "no compiler here")
+    model = torch.nn.Linear(2, 2)
+    assert speed.compile_models([model], torch.device("cpu")) is False
+    assert "train.compile: no compiler here; training eagerly" in capsys.readouterr().err
+    assert type(model.forward).__name__ == "method"  # untouched
+
+
+@pytest.mark.skipif(
+    speed.compile_available(torch.device("cpu")) is not None, reason="torch.compile unavailable"
+)
+def test_compiled_training_matches_eager(tmp_path):
+    eager = generated_after_training(tmp_path, "eager", steps=2)
+    compiled = generated_after_training(tmp_path, "compiled", steps=2, compile=True)
+    assert (compiled - eager).abs().max() < 1e-4
