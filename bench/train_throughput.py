@@ -97,11 +97,11 @@ class FlopCount(TorchDispatchMode):
         return out
 
 
-def rate(step: Callable[[], None], steps: int, warmup: int) -> tuple[float, float]:
-    """(steps per second after `warmup` steps, model FLOPs of the first step)."""
-    with FlopCount() as counter:
+def rate(step: Callable[[], None], steps: int, warmup: int, count: bool = True) -> tuple[float, float]:
+    """(steps per second after `warmup` steps, model FLOPs of the first step; 0 unless `count`)."""
+    with FlopCount() if count else contextlib.nullcontext() as counter:
         step()
-    flops = float(counter.total)
+    flops = float(counter.total) if count else 0.0
     for _ in range(max(warmup - 1, 0)):
         step()
     start = time.perf_counter()
@@ -139,14 +139,19 @@ def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -
     rows = []
     per_second, flops = rate(make_plain(images, batch, make_config(batch)), args.steps, args.warmup)
     rows.append(("plain eager (fp32)", per_second, flops, "fp32"))
-    for label, sets in (
+    variants = [
         ("ganforge, switches off", ["train.precision=fp32", "train.memory_format=contiguous"]),
         ("ganforge default", []),
-    ):
+    ]
+    if args.compile:
+        variants.append(("ganforge default + compile", ["train.compile=true"]))
+    for label, sets in variants:
         cfg = apply_overrides(make_config(batch), [f"train.device={args.device}", *sets])
         with contextlib.ExitStack() as stack:
             step, trainer = ganforge_step(cfg, images, stack)
-            per_second, flops = rate(step, args.steps, args.warmup)
+            compiled = "train.compile=true" in sets  # compiled kernels bypass the FLOP counter
+            per_second, flops = rate(step, args.steps, args.warmup, count=not compiled)
+            flops = rows[-1][2] if compiled else flops
             precision = "bf16" if trainer.amp_dtype == torch.bfloat16 else "fp32"
             layout = "channels_last" if trainer.channels_last else "contiguous"
         rows.append((f"{label} ({precision}, {layout})", per_second, flops, precision))
@@ -171,6 +176,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=None, help="default: 64 dcgan, 8 pix2pix, 16 stylegan")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", action="store_true", help="add a row with train.compile=true")
     args = parser.parse_args()
     if args.device != "cpu":
         raise SystemExit("this benchmark's plain loops run on the CPU; use --device cpu")

@@ -47,3 +47,26 @@ def test_bundle_errors(trained, tmp_path):
     (broken / "G_ema.safetensors").unlink()
     with pytest.raises(CheckpointError, match="lacks G_ema.safetensors"):
         load_bundle(broken)
+
+
+@pytest.mark.parametrize(
+    "recipe, task, verb",
+    [
+        ("dcgan", None, "ganforge sample PATH_TO_THIS_FOLDER"),
+        ("stylegan", None, "ganforge mix PATH_TO_THIS_FOLDER"),
+        ("pix2pix", "inpaint", "--mask mask.png"),
+        ("cyclegan", None, "--direction AtoB"),
+        ("srgan", None, "ganforge upscale PATH_TO_THIS_FOLDER"),
+        ("sgan", None, "ganforge classify PATH_TO_THIS_FOLDER"),
+    ],
+)
+def test_the_model_card_shows_the_verb_that_runs_the_bundle(recipe, task, verb):
+    from ganforge.bundle import usage_lines
+    from ganforge.config import RunConfig
+
+    cfg = RunConfig(recipe=recipe)
+    if task:
+        cfg.model.task = task
+    assert any(verb in line for line in usage_lines(cfg))
+    if recipe not in ("dcgan", "stylegan"):
+        assert not any("ganforge sample" in line for line in usage_lines(cfg))

@@ -97,3 +97,15 @@ def test_defaults_fill_missing_keys():
     cfg = RunConfig.from_dict({"recipe": "gan", "data": {"size": 28}})
     assert cfg.data == DataConfig(size=28)
     assert cfg.model == MLPGANConfig()
+
+
+def test_a_union_keeps_the_type_it_was_given():
+    from ganforge.config import coerce
+
+    assert coerce(1.0, int | float, "model.labels") == 1.0 and type(coerce(1.0, int | float, "k")) is float
+    assert type(coerce(100, int | float, "k")) is int
+    assert type(coerce(2.0, int | None, "k")) is int  # a whole float still becomes an int where only int fits
+    cfg = apply_overrides(get_preset("sgan-mnist"), ["model.labels=1.0"])
+    assert cfg.model.labels == 1.0 and isinstance(cfg.model.labels, float)  # all images, not a count of 1
+    cfg = RunConfig.from_dict(cfg.to_dict())
+    assert isinstance(cfg.model.labels, float)

@@ -112,13 +112,34 @@ def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
         "## Use",
         "",
         "```",
-        "ganforge sample PATH_TO_THIS_FOLDER --n 64 --seed 0 --out grid.png",
+        *usage_lines(config),
         "```",
         "",
         "The full training config is in `config.json`; `ganforge train --resume` needs the run directory.",
         "",
     ]
     return "\n".join(lines)
+
+
+def usage_lines(config: RunConfig) -> list[str]:
+    """The card's example commands: the verb that runs this recipe's bundle."""
+    here = "PATH_TO_THIS_FOLDER"
+    task = getattr(config.model, "task", None)
+    if config.recipe == "pix2pix":
+        mask = " --mask mask.png" if task == "inpaint" else ""
+        return [f"ganforge translate {here} photo.png{mask} --out out/"]
+    if config.recipe == "cyclegan":
+        return [f"ganforge translate {here} photo.png --direction AtoB --out out/   # BtoA: the other way"]
+    if config.recipe == "dtn":
+        return [f"ganforge translate {here} image.png --out out/"]
+    if config.recipe == "srgan":
+        return [f"ganforge upscale {here} small.png --out big/"]
+    if config.recipe == "sgan":
+        return [f"ganforge classify {here} image.png more_images/"]
+    lines = [f"ganforge sample {here} --n 64 --seed 0 --out grid.png"]
+    if config.recipe == "stylegan":
+        lines.append(f"ganforge mix {here} --rows 1,2,3 --cols 4,5,6 --layers coarse --out mix.png")
+    return lines
 
 
 def evaluation_line(folder: Path) -> str | None:

@@ -227,6 +227,8 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
             if type(None) in options:
                 return None
             raise ConfigError(f"{key} cannot be null")
+        if type(value) in options:  # exactly one of the types: keep it (1.0 stays a fraction in int | float)
+            return value
         errors = []
         for option in options:
             if option is type(None):

@@ -60,3 +60,13 @@ def test_slerp_endpoints_and_norm():
     assert torch.allclose(path[0], a[0]) and torch.allclose(path[2], b[0], atol=1e-6)
     # halfway between orthogonal vectors: 45 degrees, each coordinate sin(pi/4) times its norm
     assert torch.allclose(path[1], torch.tensor([2**-0.5, 2 * 2**-0.5]), atol=1e-6)
+
+
+def test_every_pipeline_is_importable_from_the_package():
+    import ganforge.pipelines as pipelines
+    from ganforge.pipelines.upscale import UpscalePipeline
+
+    assert pipelines.UpscalePipeline is UpscalePipeline
+    assert all(callable(getattr(pipelines, name)) for name in pipelines.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        pipelines.Nope  # noqa: B018
