@@ -18,7 +18,7 @@ def get_preset(name: str) -> RunConfig:
 
 
 @PRESETS.register(
-    "dcgan-mnist", description="DCGAN on 5,000 MNIST digits at 32x32 (the default; ~3.5 min on 2 CPU cores)"
+    "dcgan-mnist", description="DCGAN on 5,000 MNIST digits at 32x32 (the default; ~2 min on 2 CPU cores)"
 )
 def dcgan_mnist() -> RunConfig:
     return RunConfig(
@@ -26,7 +26,8 @@ def dcgan_mnist() -> RunConfig:
         recipe="dcgan",
         data=DataConfig(source="mnist-5k", size=32),
         train=TrainConfig(steps=1500, batch_size=64, ema_decay=0.99, sample_every=250, checkpoint_every=500),
-        model=DCGANConfig(g_channels=32, d_channels=32),
+        # G twice as wide as D: with equal widths D wins and the digits stay blotchy (README, eval table)
+        model=DCGANConfig(g_channels=64, d_channels=32),
     )
 
 
