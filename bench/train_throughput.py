@@ -2,7 +2,7 @@
 
 For each family the same networks (DCGAN: the same architecture, written independently in
 bench/plain_loops.py) train on the same in-memory uint8 images at the same batch size, in one
-process, one after the other:
+process, timed in interleaved trials (the median is reported):
 
 - plain eager: the textbook loop, float32, contiguous memory;
 - ganforge float32: the trainer with every speed switch off (train.precision=fp32,
@@ -13,13 +13,14 @@ It prints images/s, the ratio to plain eager, the model FLOPs of one step (count
 torch.utils.flop_counter on the first step) and the model FLOPs utilization (MFU) against this
 machine's peak, taken as the best large-matrix-multiply rate measured here in the precision used.
 
-    python bench/train_throughput.py --family dcgan,pix2pix,stylegan --steps 16 --warmup 2 --threads 2
+    python bench/train_throughput.py --family dcgan,pix2pix,stylegan --steps 8 --trials 3 --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -97,29 +98,35 @@ class FlopCount(TorchDispatchMode):
         return out
 
 
-def rate(step: Callable[[], None], steps: int, warmup: int, count: bool = True) -> tuple[float, float]:
-    """(steps per second after `warmup` steps, model FLOPs of the first step; 0 unless `count`)."""
+def first_step(step: Callable[[], None], warmup: int, count: bool = True) -> float:
+    """Run `warmup` steps; return the model FLOPs of the first (0 unless `count`)."""
     with FlopCount() if count else contextlib.nullcontext() as counter:
         step()
-    flops = float(counter.total) if count else 0.0
     for _ in range(max(warmup - 1, 0)):
         step()
+    return float(counter.total) if count else 0.0
+
+
+def timed(step: Callable[[], None], steps: int) -> float:
+    """Steps per second over `steps` steps."""
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    return steps / (time.perf_counter() - start), flops
+    return steps / (time.perf_counter() - start)
 
 
-def gemm_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
-    """FLOP/s of the best of `repeats` n x n matrix products in `dtype` (this machine's practical peak)."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def gemm_peak(dtype: torch.dtype, sizes: tuple[int, ...] = (1024, 2048, 3072), repeats: int = 10) -> float:
+    """FLOP/s of the fastest square matrix product in `dtype` over `sizes` and `repeats` tries:
+    this machine's practical peak (a shared or throttled CPU makes single tries noisy)."""
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
         a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            best = max(best, 2 * n**3 / (time.perf_counter() - start))
+    return best
 
 
 def ganforge_step(
@@ -132,36 +139,45 @@ def ganforge_step(
 
 
 def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -> None:
+    """Build every variant, then time them in turn `--trials` times (interleaved, so that a noisy
+    or throttled machine slows each alike) and report each one's median."""
     make_config, make_plain, size, default_batch = FAMILIES[name]
     batch = args.batch or default_batch
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (512, 3, size, size), dtype=torch.uint8, generator=gen)
-    rows = []
-    per_second, flops = rate(make_plain(images, batch, make_config(batch)), args.steps, args.warmup)
-    rows.append(("plain eager (fp32)", per_second, flops, "fp32"))
     variants = [
         ("ganforge, switches off", ["train.precision=fp32", "train.memory_format=contiguous"]),
         ("ganforge default", []),
     ]
     if args.compile:
         variants.append(("ganforge default + compile", ["train.compile=true"]))
-    for label, sets in variants:
-        cfg = apply_overrides(make_config(batch), [f"train.device={args.device}", *sets])
-        with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        plain = make_plain(images, batch, make_config(batch))
+        rows = [["plain eager (fp32)", plain, first_step(plain, args.warmup), "fp32", []]]
+        for label, sets in variants:
+            cfg = apply_overrides(make_config(batch), [f"train.device={args.device}", *sets])
             step, trainer = ganforge_step(cfg, images, stack)
             compiled = "train.compile=true" in sets  # compiled kernels bypass the FLOP counter
-            per_second, flops = rate(step, args.steps, args.warmup, count=not compiled)
-            flops = rows[-1][2] if compiled else flops
+            flops = rows[-1][2] if compiled else first_step(step, args.warmup)
+            if compiled:
+                first_step(step, args.warmup, count=False)
             precision = "bf16" if trainer.amp_dtype == torch.bfloat16 else "fp32"
             layout = "channels_last" if trainer.channels_last else "contiguous"
-        rows.append((f"{label} ({precision}, {layout})", per_second, flops, precision))
-    base = rows[0][1]
-    print(f"\n{name}: {size}x{size}, batch {batch}, {args.steps} timed steps after {args.warmup} warmup")
-    print(f"{'':44} {'images/s':>9} {'ratio':>6} {'GFLOP/step':>11} {'GFLOP/s':>8} {'MFU':>6}")
-    for label, per_second, flops, precision in rows:
+            rows.append([f"{label} ({precision}, {layout})", step, flops, precision, []])
+        for _ in range(args.trials):
+            for row in rows:
+                row[4].append(timed(row[1], args.steps))
+    base = statistics.median(rows[0][4])
+    print(
+        f"\n{name}: {size}x{size}, batch {batch}, median of {args.trials} interleaved trials of "
+        f"{args.steps} steps after {args.warmup} warmup"
+    )
+    print(f"{'':50} {'images/s':>9} {'ratio':>6} {'GFLOP/step':>11} {'GFLOP/s':>8} {'MFU':>6}")
+    for label, _, flops, precision, rates in rows:
+        per_second = statistics.median(rates)
         achieved = flops * per_second
         print(
-            f"{label:44} {per_second * batch:9.1f} {per_second / base:6.2f} {flops / 1e9:11.2f} "
+            f"{label:50} {per_second * batch:9.1f} {per_second / base:6.2f} {flops / 1e9:11.2f} "
             f"{achieved / 1e9:8.1f} {achieved / peaks[precision]:6.1%}"
         )
 
@@ -171,7 +187,8 @@ def main() -> None:
     parser.add_argument(
         "--family", default="dcgan,pix2pix,stylegan", help="comma-separated: " + ", ".join(FAMILIES)
     )
-    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=8, help="steps per timed trial")
+    parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch", type=int, default=None, help="default: 64 dcgan, 8 pix2pix, 16 stylegan")
     parser.add_argument("--threads", type=int, default=None)
@@ -186,7 +203,7 @@ def main() -> None:
     cpu = torch.backends.cpu.get_cpu_capability()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu {cpu}")
     print(
-        f"peak (best 2048x2048 matmul here): fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, "
+        f"peak (fastest square matmul here): fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, "
         f"bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s; MFU is against the peak of the precision used"
     )
     for name in args.family.split(","):
