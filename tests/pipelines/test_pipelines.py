@@ -70,3 +70,12 @@ def test_every_pipeline_is_importable_from_the_package():
     assert all(callable(getattr(pipelines, name)) for name in pipelines.__all__)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         pipelines.Nope  # noqa: B018
+
+
+def test_bf16_sampling_is_close_to_float32(run):
+    exact = GeneratePipeline(load_generator(run).G)(16, seed=3).images
+    fast = GeneratePipeline(load_generator(run).G, precision="bf16")(16, seed=3).images
+    assert fast.dtype == torch.float32 and fast.shape == exact.shape
+    assert 0 < (fast - exact).abs().max() < 0.05  # bf16 ran, and kept about 3 significant digits
+    with pytest.raises(ConfigError, match="--precision 'fp16' is not one of auto, fp32, bf16"):
+        GeneratePipeline(load_generator(run).G, precision="fp16")

@@ -68,9 +68,19 @@ def truncation_kwargs(G: torch.nn.Module, truncation_psi: float | None) -> dict[
 class GeneratePipeline:
     """`GeneratePipeline(G)(n=64, seed=0)` -> `GenerateOutput`, batched to bound memory."""
 
-    def __init__(self, G: torch.nn.Module, device: torch.device | str = "cpu"):
-        self.G = G.to(device).eval()
+    def __init__(self, G: torch.nn.Module, device: torch.device | str = "cpu", precision: str = "fp32"):
+        """`precision`: "fp32" (the default: the same pixels on every machine), "bf16" (about 2x
+        faster on CPUs with native bf16 and on GPUs; a few pixel values move by one level) or
+        "auto" (bf16 where native)."""
+        from ganforge.training import speed
+
+        if precision not in speed.PRECISIONS:
+            raise ConfigError(f"--precision {precision!r} is not one of {', '.join(speed.PRECISIONS)}")
         self.device = torch.device(device)
+        self.G = G.to(device).eval()
+        self.amp_dtype = speed.autocast_dtype(precision, self.device)
+        if self.amp_dtype is not None:
+            self.G.to(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def __call__(
@@ -90,9 +100,12 @@ class GeneratePipeline:
         kwargs = truncation_kwargs(self.G, truncation_psi)
         z = latents(n, self.G.z_dim, seed) if z is None else z
         labels = class_labels(self.G, n, class_index) if labels is None else labels
+        from ganforge.training.speed import autocast
+
         chunks = []
         for start in range(0, n, batch_size):
             zb = z[start : start + batch_size].to(self.device)
             lb = labels[start : start + batch_size].to(self.device) if labels is not None else None
-            chunks.append(self.G(zb, lb, **kwargs).float().cpu())
+            with autocast(self.device, self.amp_dtype):
+                chunks.append(self.G(zb, lb, **kwargs).float().cpu())
         return GenerateOutput(torch.cat(chunks), z, labels)

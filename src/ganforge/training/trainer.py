@@ -214,6 +214,7 @@ class Trainer:
         batch = next(self.stream)
         batch.extra = {name: next(stream) for name, stream in self.streams.items() if name != "main"}
         logs: dict[str, torch.Tensor] = {}
+        losses: list[tuple[str, torch.Tensor]] = []
         for phase in self.phases:
             if self.step % phase.interval:
                 continue
@@ -222,8 +223,7 @@ class Trainer:
             with speed.autocast(self.device, self.amp_dtype if phase.autocast else None):
                 loss, phase_logs = phase.run(batch)
             loss = loss.float()
-            if not dist_utils.all_true(bool(torch.isfinite(loss).all()), self.dist, self.device):
-                raise NonFiniteError(f"{phase.name} loss is {loss.item()}")
+            losses.append((phase.name, loss.detach()))
             params = [p for group in opt.param_groups for p in group["params"] if p.requires_grad]
             # gradients of this phase's parameters only: autograd then skips the other players'
             # weight gradients (D's in a G phase), which the textbook loop computes and throws away
@@ -233,6 +233,7 @@ class Trainer:
             if phase.optimizer in self.recipe.ema_of:
                 self._update_ema(phase.optimizer)
             logs.update(phase_logs)
+        self._check_losses(losses)
         self.step += 1
         every, t = self.cfg.train.health.check_weights_every, self.cfg.train
         # always before a checkpoint is written, so a good state is what the health guard returns to
@@ -242,6 +243,16 @@ class Trainer:
             if not dist_utils.all_true(finite, self.dist, self.device):
                 raise NonFiniteError("a weight became NaN or inf")
         return logs
+
+    def _check_losses(self, losses: list[tuple[str, torch.Tensor]]) -> None:
+        """One host-device sync per step, after all phases: a NaN/inf loss makes the step's updates
+        NaN too, and the health guard then returns to the last checkpoint, which is what matters."""
+        if not losses:
+            return
+        finite = bool(torch.isfinite(torch.stack([loss for _, loss in losses])).all())
+        if not dist_utils.all_true(finite, self.dist, self.device):
+            bad = [f"{name} loss is {loss.item()}" for name, loss in losses if not torch.isfinite(loss)]
+            raise NonFiniteError(bad[0] if bad else "a loss on another process is NaN or inf")
 
     def _update_ema(self, name: str) -> None:
         decay = 0.0 if self.step < self.cfg.train.ema_start else self.cfg.train.ema_decay
@@ -343,12 +354,12 @@ class Trainer:
                     self.rollback(str(err), logger)
                     sums, count = {}, 0
                     continue
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
+                for k, v in logs.items():  # summed on the device: no sync until a log line
+                    sums[k] = sums.get(k, 0.0) + (v.detach().float() if torch.is_tensor(v) else float(v))
                 count += 1
                 losses = None
                 if self.step % t.log_every == 0 or self.step == t.steps:
-                    losses = {k: v / count for k, v in sums.items()}
+                    losses = {k: float(v) / count for k, v in sums.items()}
                     if logger is not None:
                         logger.log(
                             self.step,
