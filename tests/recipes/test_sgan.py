@@ -136,7 +136,9 @@ def test_training_reports_held_out_accuracy_everywhere(tmp_path):
     assert result.metrics["test_accuracy"] == metrics["test_accuracy"]
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert logged[-2]["test_accuracy"] == metrics["test_accuracy"] and logged[-1]["event"] == "finished"
-    assert "C_sup" in logged[0] and "C_base_loss" in logged[0]
+    assert logged[0]["event"] == "started" and logged[0]["precision"] in ("bf16", "fp32")
+    first = next(line for line in logged if "event" not in line)
+    assert "C_sup" in first and "C_base_loss" in first
     card = (run / "bundle" / "README.md").read_text()
     assert f"| test_accuracy | {metrics['test_accuracy']:.4g} |" in card
     bundle = load_bundle(run / "bundle")

@@ -221,6 +221,9 @@ def train(
         else Trainer.new_run(cfg, runs_dir, progress=progress)
     )
     info(f"run directory: {trainer.run_dir}")
+    speed = trainer.speed_settings()
+    threads = f", {speed['threads']} threads" if speed["threads"] else ""
+    info(f"device {speed['device']}{threads}, {speed['precision']}, {speed['memory_format']}")
     try:
         result = trainer.fit()
     finally:

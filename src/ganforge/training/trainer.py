@@ -244,6 +244,16 @@ class Trainer:
                 raise NonFiniteError("a weight became NaN or inf")
         return logs
 
+    def speed_settings(self) -> dict[str, Any]:
+        """What the speed switches resolved to on this machine (log.jsonl's "started" event)."""
+        return {
+            "device": str(self.device),
+            "threads": torch.get_num_threads() if self.device.type == "cpu" else None,
+            "precision": "bf16" if self.amp_dtype == torch.bfloat16 else "fp32",
+            "memory_format": "channels_last" if self.channels_last else "contiguous",
+            "compiled": bool(self.compiled),
+        }
+
     def _check_losses(self, losses: list[tuple[str, torch.Tensor]]) -> None:
         """One host-device sync per step, after all phases: a NaN/inf loss makes the step's updates
         NaN too, and the health guard then returns to the last checkpoint, which is what matters."""
@@ -332,6 +342,8 @@ class Trainer:
                 self.save_checkpoint()  # the health guard always has a good state to return to
         dist_utils.barrier(self.dist)
         logger = RunLogger(self.run_dir, self.tensorboard) if main else None
+        if logger is not None:
+            logger.event(self.step, "started", **self.speed_settings())
         evaluator = self._evaluator() if main and t.eval_every else None
         progress = TrainProgress(
             t.steps,
