@@ -126,3 +126,18 @@ def test_presets_resolve_and_are_sized_as_documented():
     generic = get_preset("stylegan")
     assert generic.model.z_dim == 512 and generic.model.mapping_layers == 8
     assert get_preset("progan").recipe == "progan"
+
+
+def test_one_synthesis_per_step_feeds_both_players(tmp_path):
+    """D_main's fakes (with their graph) are G_main's: one synthesis per step without path length."""
+    trainer = make(config(4, pl_weight=0.0), tmp_path / "a")
+    G, calls = trainer.recipe.G, []
+    synthesis = G.synthesis
+    G.synthesis = lambda *a, **k: calls.append(1) or synthesis(*a, **k)
+    before = {name: p.detach().clone() for name, p in G.named_parameters()}
+    trainer.train_step()
+    trainer.train_step()
+    assert len(calls) == 2
+    assert trainer.recipe._fake is None  # released after G_main
+    changed = [name for name, p in G.named_parameters() if not torch.equal(before[name], p)]
+    assert any(name.startswith("synthesis") or ".conv." in name for name in changed), changed

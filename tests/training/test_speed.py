@@ -130,3 +130,16 @@ def test_compiled_training_matches_eager(tmp_path):
     eager = generated_after_training(tmp_path, "eager", steps=2)
     compiled = generated_after_training(tmp_path, "compiled", steps=2, compile=True)
     assert (compiled - eager).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("d_steps, forwards_with_graph", [(1, [True, True, True]), (2, [True, False, True])])
+def test_dcgan_draws_one_fake_batch_per_step(tmp_path, d_steps, forwards_with_graph):
+    """G runs once a step; with graph only on steps where G_main follows and reuses the fakes."""
+    cfg = dcgan_config()
+    cfg.model.d_steps = d_steps
+    trainer = make(cfg, tmp_path / "run")
+    seen = []
+    trainer.recipe.G.register_forward_hook(lambda module, args, out: seen.append(out.requires_grad))
+    for _ in range(3):
+        trainer.train_step()
+    assert seen == forwards_with_graph
