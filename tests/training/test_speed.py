@@ -94,6 +94,8 @@ def test_auto_picks_per_device_and_recipe():
     assert speed.autocast_dtype("fp32", cpu) is None
     assert speed.autocast_dtype("bf16", cpu) is torch.bfloat16
     assert speed.autocast_dtype("auto", cpu) is (torch.bfloat16 if speed.native_bf16(cpu) else None)
+    assert speed.autocast_dtype("auto", cpu, auto_ok=False) is None  # e.g. sgan: slower in bf16
+    assert speed.autocast_dtype("bf16", cpu, auto_ok=False) is torch.bfloat16  # asked for explicitly
     assert not speed.native_bf16(torch.device("meta"))
 
 

@@ -83,6 +83,8 @@ class Recipe:
     # whether the models run in channels_last memory (train.memory_format=auto): True only where they
     # reshape activations with layout-agnostic ops and a test shows the float32 result is kept
     channels_last: ClassVar[bool] = False
+    # whether train.precision=auto may autocast to bf16 (False where it is slower: tiny models)
+    auto_bf16: ClassVar[bool] = True
 
     def __init__(
         self,

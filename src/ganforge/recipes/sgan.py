@@ -130,6 +130,7 @@ def held_out_accuracy(C: nn.Module, test: ImageData, batch: int = 500) -> float:
 @register_recipe("sgan", description="semi-supervised GAN (Odena 2016; Salimans et al. 2016): a classifier")
 class SGANRecipe(Recipe):
     config_class = SGANConfig
+    auto_bf16 = False  # its small MLPs train at 0.86x under bf16 autocast (bench/train_presets.py)
     # The classifiers are used, evaluated and exported as their moving averages (C_ema, C_base_ema):
     # near zero supervised loss, Adam's steps on a few labels jolt the raw weights now and then.
     ema_of: tuple[str, ...] = ("G", "C")

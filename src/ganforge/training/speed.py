@@ -33,9 +33,10 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The dtype the training passes autocast to (None: float32 throughout)."""
-    if precision == "bf16" or (precision == "auto" and native_bf16(device)):
+def autocast_dtype(precision: str, device: torch.device, auto_ok: bool = True) -> torch.dtype | None:
+    """The dtype the training passes autocast to (None: float32 throughout); "auto" picks bf16
+    where `device` computes it natively and `auto_ok` (the recipe finds it faster)."""
+    if precision == "bf16" or (precision == "auto" and auto_ok and native_bf16(device)):
         return torch.bfloat16
     return None
 

@@ -108,7 +108,7 @@ class Trainer:
         self.channels_last = speed.use_channels_last(t.memory_format, self.device, recipe_class.channels_last)
         if self.channels_last:
             speed.to_channels_last(self.recipe.models.values())
-        self.amp_dtype = speed.autocast_dtype(t.precision, self.device)
+        self.amp_dtype = speed.autocast_dtype(t.precision, self.device, recipe_class.auto_bf16)
         self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
         self.compiled = t.compile and speed.compile_models(self.recipe.models.values(), self.device)
         self.phases = self.recipe.phases()
