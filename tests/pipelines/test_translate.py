@@ -209,3 +209,13 @@ def test_baselines_and_evaluate():
     assert scores["heldout_images"] == 4 and scores["l1"] == pytest.approx(float(l1), rel=1e-5)
     assert scores["baseline_l1"] == pytest.approx(float((A.expand(-1, 3, -1, -1) - B).abs().mean()))
     assert {"psnr", "ssim", "baseline_psnr", "baseline_ssim"} <= set(scores)
+
+
+def test_bf16_translation_is_close_to_float32_and_tiles_alike():
+    G, image = unet(), picture(40, 56)
+    exact = TranslatePipeline(G, tile=24, overlap=8)(image)
+    fast = TranslatePipeline(G, tile=24, overlap=8, precision="bf16")(image)
+    assert fast.dtype == torch.float32 and fast.shape == exact.shape
+    assert 0 < (fast - exact).abs().max() < 0.1
+    with pytest.raises(ConfigError, match="--precision 'half' is not one of auto, fp32, bf16"):
+        TranslatePipeline(G, precision="half")

@@ -188,3 +188,14 @@ def test_bicubic_baseline_psnr_equals_a_hand_computation():
     assert "| bicubic |" in same.table() and "border 2 px" in same.table()
     with pytest.raises(ConfigError, match="expected"):
         evaluate_sr(lambda lr: lr, hr, 2)
+
+
+def test_bf16_upscaling_is_close_to_float32():
+    from ganforge.pipelines.upscale import UpscalePipeline
+
+    G = model()
+    image = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    exact = UpscalePipeline(G, tile=12, overlap=4).upscale_tensor(image)
+    fast = UpscalePipeline(G, tile=12, overlap=4, precision="bf16").upscale_tensor(image)
+    assert fast.shape == exact.shape == (1, 3, 40, 56)
+    assert 0 < (fast - exact).abs().max() < 0.1

@@ -76,6 +76,9 @@ def translate(
     ext: Annotated[str, typer.Option(help="output format: png, webp, jpg, ...")] = "png",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace existing output files")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda, mps")] = "cpu",
+    precision: Annotated[
+        str, typer.Option(help="fp32 (same pixels everywhere), bf16 (~1.5-2x faster where native), auto")
+    ] = "fp32",
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar")] = None,
 ) -> None:
     """Translate images with a trained pix2pix or CycleGAN model, any size and aspect.
@@ -101,7 +104,9 @@ def translate(
     suffix = "." + ext.lower().lstrip(".")
     if suffix not in (".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"):
         raise ConfigError(f"--ext {ext!r}: use png, webp, jpg, bmp or tiff")
-    pipeline = TranslatePipeline.from_bundle(bundle, direction, device, tile=tile, overlap=overlap)
+    pipeline = TranslatePipeline.from_bundle(
+        bundle, direction, device, tile=tile, overlap=overlap, precision=precision
+    )
     if pipeline.task != "inpaint" and (mask is not None or box is not None):
         raise ConfigError("--mask and --mask-box only apply to inpainting models")
     if pipeline.task == "inpaint" and mask is None and box is None:

@@ -59,12 +59,16 @@ class TranslatePipeline:
         device: torch.device | str = "cpu",
         tile: int = DEFAULT_TILE,
         overlap: int | None = None,
+        precision: str = "fp32",
     ):
+        from ganforge.training.speed import inference_runner
+
         overlap = min(DEFAULT_OVERLAP, tile // 4) if overlap is None else overlap
         if tile < 8 or not 0 <= overlap < tile:
             raise ConfigError(f"--tile {tile} --overlap {overlap}: need tile >= 8 and 0 <= overlap < tile")
         self.device = torch.device(device)
         self.G = G.to(self.device).eval()
+        self.run = inference_runner(self.G, self.device, precision)  # bf16: ~1.5-2x on native CPUs
         self.task = task
         self.tile, self.overlap = tile, overlap
         self.multiple = int(getattr(G, "multiple", 4))  # U-Net: 2**depth; ResNet: two stride-2 convs
@@ -140,12 +144,12 @@ class TranslatePipeline:
                 mh, mw = mask.shape[-2:]
                 raise ConfigError(f"the mask is {mw}x{mh} pixels but the image is {w}x{h}; they must match")
             holes = (mask > 0.5).float().to(self.device)
-            out = tiled_apply(self.G, apply_mask(x, holes), self.tile, self.overlap, multiple=self.multiple)
+            out = tiled_apply(self.run, apply_mask(x, holes), self.tile, self.overlap, multiple=self.multiple)
             out = holes * out + (1 - holes) * x  # known pixels stay exactly as they were
         else:
             if mask is not None:
                 raise ConfigError("--mask and --mask-box only apply to inpainting models")
-            out = tiled_apply(self.G, x, self.tile, self.overlap, multiple=self.multiple)
+            out = tiled_apply(self.run, x, self.tile, self.overlap, multiple=self.multiple)
         return out.clamp(-1, 1).cpu()
 
     def translate_file(

@@ -63,9 +63,13 @@ class UpscalePipeline:
         device: torch.device | str = "cpu",
         tile: int = DEFAULT_TILE,
         overlap: int = DEFAULT_OVERLAP,
+        precision: str = "fp32",
     ):
+        from ganforge.training.speed import inference_runner
+
         self.device = torch.device(device)
         self.G = G.to(self.device).eval()
+        self.run = inference_runner(self.G, self.device, precision)  # bf16: ~1.4-2x on native CPUs
         self.scale = int(scale if scale is not None else getattr(G, "scale", 0))
         if self.scale < 2:
             raise ConfigError("this model is not a super-resolution generator (it has no scale)")
@@ -84,6 +88,7 @@ class UpscalePipeline:
         device: torch.device | str = "cpu",
         tile: int = DEFAULT_TILE,
         overlap: int = DEFAULT_OVERLAP,
+        precision: str = "fp32",
     ) -> UpscalePipeline:
         """From a bundle folder, a run directory (its bundle, or its newest checkpoint) or a checkpoint."""
         from ganforge.pipelines.loading import load_generator
@@ -94,21 +99,21 @@ class UpscalePipeline:
                 f"{path} is a {loaded.config.recipe} model, not a super-resolution one; "
                 "train one with: ganforge train --preset srgan-x4"
             )
-        pipe = cls(loaded.G, loaded.G.scale, device, tile, overlap)
+        pipe = cls(loaded.G, loaded.G.scale, device, tile, overlap, precision)
         pipe.source, pipe.step, pipe.config = loaded.source, loaded.step, loaded.config
         return pipe
 
     @torch.no_grad()
     def upscale_batch(self, lr: torch.Tensor) -> torch.Tensor:
         """Whole small images (B, C, h, w) in [-1, 1] at once -> (B, C, scale h, scale w), on the CPU."""
-        return self.G(lr.to(self.device)).clamp(-1, 1).float().cpu()
+        return self.run(lr.to(self.device)).clamp(-1, 1).float().cpu()
 
     @torch.no_grad()
     def upscale_tensor(self, image: torch.Tensor) -> torch.Tensor:
         """One image (1, C, h, w) in [-1, 1] of any size, tile by tile -> (1, C, scale h, scale w)."""
         if image.dim() != 4 or image.shape[0] != 1 or image.shape[1] != self.channels:
             raise ConfigError(f"expected one image (1, {self.channels}, H, W), got {tuple(image.shape)}")
-        out = tiled_apply(self.G, image.to(self.device), self.tile, self.overlap, scale=self.scale)
+        out = tiled_apply(self.run, image.to(self.device), self.tile, self.overlap, scale=self.scale)
         return out.clamp(-1, 1).float().cpu()
 
     def _color(self, image: torch.Tensor) -> torch.Tensor:

@@ -95,3 +95,22 @@ def all_finite(tensors: list[torch.Tensor]) -> bool:
         return True
     norms = torch._foreach_norm([t.detach() for t in tensors], float("inf"))
     return bool(torch.isfinite(torch.stack(norms)).all())
+
+
+def inference_runner(model: nn.Module, device: torch.device, precision: str):  # noqa: ANN201
+    """`model` itself for "fp32"; for "bf16" (or "auto" where native) a function that calls it under
+    autocast and returns float32, so tiling and blending code stays in float32. An unknown value
+    raises ConfigError naming the choices."""
+    from ganforge.errors import ConfigError
+
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    dtype = autocast_dtype(precision, device)
+    if dtype is None:
+        return model
+
+    def run(*args: object, **kwargs: object) -> torch.Tensor:
+        with autocast(device, dtype):
+            return model(*args, **kwargs).float()
+
+    return run
