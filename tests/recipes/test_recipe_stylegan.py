@@ -138,6 +138,6 @@ def test_one_synthesis_per_step_feeds_both_players(tmp_path):
     trainer.train_step()
     trainer.train_step()
     assert len(calls) == 2
-    assert trainer.recipe._fake is None  # released after G_main
+    assert trainer.recipe._kept is None  # released after G_main
     changed = [name for name, p in G.named_parameters() if not torch.equal(before[name], p)]
     assert any(name.startswith("synthesis") or ".conv." in name for name in changed), changed

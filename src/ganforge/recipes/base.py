@@ -103,6 +103,7 @@ class Recipe:
         self.models: dict[str, nn.Module] = {}
         self.specs: dict[str, ModelSpec] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self._kept: tuple[Batch, Any] | None = None  # see keep_fakes
         self.build()
 
     def randn(self, n: int, *shape: int) -> torch.Tensor:
@@ -111,6 +112,17 @@ class Recipe:
         see exactly the noise that one process at batch N*B would."""
         full = torch.randn(n * self.world_size, *shape, device=self.device, generator=self.generator)
         return full[self.rank * n : (self.rank + 1) * n]
+
+    def keep_fakes(self, batch: Batch, fakes: Any) -> None:
+        """Keep D_main's generated images (with their graph) for G_main of the same step, so that G
+        runs once a step as in the textbook loop; `fakes` may be a tuple of everything G_main needs."""
+        self._kept = (batch, fakes)
+
+    def kept_fakes(self, batch: Batch, make: Callable[[], Any]) -> Any:
+        """What D_main kept for this very batch (released on reading), else `make()`: G_main run on
+        its own, or on a step whose D_main did not keep anything."""
+        kept, self._kept = self._kept, None
+        return kept[1] if kept is not None and kept[0] is batch else make()
 
     def add_model(self, name: str, spec: ModelSpec) -> nn.Module:
         model = spec.build().to(self.device)

@@ -98,13 +98,9 @@ class AdversarialRecipe(Recipe):
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
         # "none" draws no random numbers, so runs without augmentation stay exactly as they were
         self.augment = Augmenter(getattr(cfg, "augment", "none"))
-        # D_main's fakes, kept with their graph for G_main of the same step (one G forward per step,
-        # as in the plain DCGAN loop); None on steps where G_main does not run
-        self._fake: tuple[Batch, torch.Tensor] | None = None
-        self._g_runs = True
+        self._g_runs = True  # whether G_main follows D_main on this step (d_steps)
 
     def begin_step(self, step: int, total_steps: int) -> None:
-        self._fake = None
         self._g_runs = step % self.config.d_steps == 0
 
     def draw_z(self, n: int) -> torch.Tensor:
@@ -117,9 +113,9 @@ class AdversarialRecipe(Recipe):
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         labels = self.draw_labels(batch)
         z = self.draw_z(batch.real.shape[0])
-        if self._g_runs:
+        if self._g_runs:  # G_main reuses these fakes: keep their graph
             fake = self.G(z, labels)
-            self._fake = (batch, fake)
+            self.keep_fakes(batch, fake)
             fake = fake.detach()
         else:
             with torch.no_grad():
@@ -144,11 +140,7 @@ class AdversarialRecipe(Recipe):
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         labels = self.draw_labels(batch)
-        if self._fake is not None and self._fake[0] is batch:
-            fake = self._fake[1]
-        else:  # called on its own (no D_main before it this step)
-            fake = self.G(self.draw_z(batch.real.shape[0]), labels)
-        self._fake = None
+        fake = self.kept_fakes(batch, lambda: self.G(self.draw_z(batch.real.shape[0]), labels))
         loss = self.loss.g_loss(self.D(self.augment(fake, self.generator), labels))
         return loss, {"G_loss": loss.detach()}
 

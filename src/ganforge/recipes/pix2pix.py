@@ -266,8 +266,6 @@ class Pix2PixRecipe(Recipe):
         self.loss = get_adversarial_loss(cfg.loss)
         self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
-        # G's output from D_main, reused by G_main of the same step (one G forward per step)
-        self._step: tuple[Batch, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def pair(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(input A, target B) of a batch: the stored pair, or one derived from the image now."""
@@ -275,10 +273,14 @@ class Pix2PixRecipe(Recipe):
             return batch.real, batch.target
         return derive_pair(self.config.task, batch.real, self.generator)
 
-    def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def fresh(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(input, target, G(input)) of a batch."""
         A, B = self.pair(batch)
-        fake = self.G(A)  # keeps its graph for G_main
-        self._step = (batch, A, B, fake)
+        return A, B, self.G(A)
+
+    def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        A, B, fake = self.fresh(batch)
+        self.keep_fakes(batch, (A, B, fake))  # fake keeps its graph for G_main
         real_logits = self.D(torch.cat([A, B], dim=1))  # (N, 1, h, w): one logit per patch
         fake_logits = self.D(torch.cat([A, fake.detach()], dim=1))
         loss = 0.5 * self.loss.d_loss(real_logits, fake_logits)
@@ -289,12 +291,7 @@ class Pix2PixRecipe(Recipe):
         }
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if self._step is not None and self._step[0] is batch:
-            _, A, B, fake = self._step
-        else:
-            A, B = self.pair(batch)
-            fake = self.G(A)
-        self._step = None
+        A, B, fake = self.kept_fakes(batch, lambda: self.fresh(batch))
         adversarial = self.loss.g_loss(self.D(torch.cat([A, fake], dim=1)))
         l1 = (fake - B).abs().mean()
         loss = adversarial + self.config.l1_weight * l1

@@ -120,7 +120,6 @@ class ProGANRecipe(Recipe):
         for name, model in (("G", self.G), ("D", self.D)):
             self.optimizers[name] = torch.optim.Adam(model.parameters(), lr=c.lr, betas=c.betas, eps=1e-8)
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
-        self._fake: tuple[Batch, torch.Tensor] | None = None  # D_main's fakes, reused by G_main
         self.stages = num_stages(d.size)
         self.schedule: GrowthSchedule | None = None  # resolved at the first step (it may need train.steps)
         self.set_growth(0, 1.0)
@@ -144,7 +143,6 @@ class ProGANRecipe(Recipe):
         return schedule
 
     def begin_step(self, step: int, total_steps: int) -> None:
-        self._fake = None
         if self.schedule is None:
             self.schedule = self.resolve_schedule(total_steps)
         stage, alpha = self.schedule.at(step)
@@ -164,7 +162,7 @@ class ProGANRecipe(Recipe):
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         fake = self.G(self.draw_z(batch.real.shape[0]), clamp=False)
-        self._fake = (batch, fake)  # with its graph, for G_main of the same step (one G forward a step)
+        self.keep_fakes(batch, fake)
         real = self.augment(self.reals(batch), self.generator)
         fake = self.augment(fake.detach(), self.generator)
         real_logits, fake_logits = self.D(real), self.D(fake)
@@ -185,11 +183,7 @@ class ProGANRecipe(Recipe):
         return loss, {**logs, **growth, **self.augment.logs()}
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if self._fake is not None and self._fake[0] is batch:
-            fake = self._fake[1]
-        else:  # called on its own (no D_main before it this step)
-            fake = self.G(self.draw_z(batch.real.shape[0]), clamp=False)
-        self._fake = None
+        fake = self.kept_fakes(batch, lambda: self.G(self.draw_z(batch.real.shape[0]), clamp=False))
         loss = self.loss.g_loss(self.D(self.augment(fake, self.generator)))
         return loss, {"G_loss": loss.detach()}
 

@@ -127,11 +127,6 @@ class StyleGANRecipe(Recipe):
         )
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
         self.pl_mean = torch.zeros([], device=self.device)
-        # D_main's fakes, kept with their graph for G_main of the same step (one synthesis per step)
-        self._fake: tuple[Batch, torch.Tensor] | None = None
-
-    def begin_step(self, step: int, total_steps: int) -> None:
-        self._fake = None
 
     def phases(self) -> list[Phase]:
         c = self.config
@@ -172,7 +167,7 @@ class StyleGANRecipe(Recipe):
 
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         fake = self.fake(batch.real.shape[0], track=True)
-        self._fake = (batch, fake)
+        self.keep_fakes(batch, fake)
         real_logits = self.D(self.augment(batch.real, self.generator))
         fake_logits = self.D(self.augment(fake.detach(), self.generator))
         loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
@@ -192,11 +187,7 @@ class StyleGANRecipe(Recipe):
         return penalty * (gamma / 2) * self.config.r1_interval, {"D_r1": penalty.detach()}
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if self._fake is not None and self._fake[0] is batch:
-            fake = self._fake[1]
-        else:  # called on its own (no D_main before it this step)
-            fake = self.fake(batch.real.shape[0], track=True)
-        self._fake = None
+        fake = self.kept_fakes(batch, lambda: self.fake(batch.real.shape[0], track=True))
         loss = F.softplus(-self.D(self.augment(fake, self.generator))).mean()
         return loss, {"G_loss": loss.detach()}
 

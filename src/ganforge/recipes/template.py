@@ -48,7 +48,8 @@ class MyRecipe(Recipe):  # decorate with @register_recipe("my-family", descripti
         return [Phase("D_main", "D", self.d_main), Phase("G_main", "G", self.g_main)]
 
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        # Draw every random number from self.generator so that resume is exact.
+        # Draw every random number from self.generator so that resume is exact. To run G once a step,
+        # keep these fakes for g_main with self.keep_fakes (see recipes/gan.py).
         z = torch.randn(batch.real.shape[0], self.config.z_dim, device=self.device, generator=self.generator)
         with torch.no_grad():
             fake = self.G(z)
