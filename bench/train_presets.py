@@ -15,10 +15,10 @@ import argparse
 import contextlib
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from train_throughput import timed
 
 from ganforge.config import apply_overrides
 from ganforge.presets import get_preset
@@ -36,13 +36,6 @@ EXTRA = {
     "dtn-digits": ["model.encoder=digits-lenet"],
 }
 START = {"progan": 16}
-
-
-def timed(step, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps / (time.perf_counter() - start)
 
 
 def main() -> None:

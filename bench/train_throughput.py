@@ -161,9 +161,10 @@ def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -
             flops = rows[-1][2] if compiled else first_step(step, args.warmup)
             if compiled:
                 first_step(step, args.warmup, count=False)
-            precision = "bf16" if trainer.amp_dtype == torch.bfloat16 else "fp32"
-            layout = "channels_last" if trainer.channels_last else "contiguous"
-            rows.append([f"{label} ({precision}, {layout})", step, flops, precision, []])
+            s = trainer.speed_settings()
+            rows.append(
+                [f"{label} ({s['precision']}, {s['memory_format']})", step, flops, s["precision"], []]
+            )
         for _ in range(args.trials):
             for row in rows:
                 row[4].append(timed(row[1], args.steps))

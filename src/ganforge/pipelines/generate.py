@@ -72,13 +72,11 @@ class GeneratePipeline:
         """`precision`: "fp32" (the default: the same pixels on every machine), "bf16" (about 2x
         faster on CPUs with native bf16 and on GPUs; a few pixel values move by one level) or
         "auto" (bf16 where native)."""
-        from ganforge.training import speed
+        from ganforge.training.speed import inference_dtype
 
-        if precision not in speed.PRECISIONS:
-            raise ConfigError(f"--precision {precision!r} is not one of {', '.join(speed.PRECISIONS)}")
         self.device = torch.device(device)
+        self.amp_dtype = inference_dtype(precision, self.device)
         self.G = G.to(device).eval()
-        self.amp_dtype = speed.autocast_dtype(precision, self.device)
         if self.amp_dtype is not None:
             self.G.to(memory_format=torch.channels_last)
 

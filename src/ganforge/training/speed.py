@@ -97,15 +97,19 @@ def all_finite(tensors: list[torch.Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack(norms)).all())
 
 
-def inference_runner(model: nn.Module, device: torch.device, precision: str):  # noqa: ANN201
-    """`model` itself for "fp32"; for "bf16" (or "auto" where native) a function that calls it under
-    autocast and returns float32, so tiling and blending code stays in float32. An unknown value
-    raises ConfigError naming the choices."""
+def inference_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The pipelines' `--precision`: autocast_dtype, with a ConfigError naming the choices."""
     from ganforge.errors import ConfigError
 
     if precision not in PRECISIONS:
         raise ConfigError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    dtype = autocast_dtype(precision, device)
+    return autocast_dtype(precision, device)
+
+
+def inference_runner(model: nn.Module, device: torch.device, precision: str):  # noqa: ANN201
+    """`model` itself for "fp32"; for "bf16" (or "auto" where native) a function that calls it under
+    autocast and returns float32, so tiling and blending code stays in float32."""
+    dtype = inference_dtype(precision, device)
     if dtype is None:
         return model
 
