@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +12,7 @@ import typer
 
 from ganforge.console import info, progress_enabled, warn
 from ganforge.errors import ConfigError, DataError
+from ganforge.fileio import atomic_path
 
 MAX_INPUT_PIXELS = 8000 * 8000  # the decompression-bomb guard of ganforge.data.images
 
@@ -86,13 +85,8 @@ def open_input(path: Path) -> Any:
 
 def save_atomic(image: Any, path: Path) -> None:
     """Write a PNG through a temp file in the same folder, so `path` is never left half-written."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ganforge import console
 from ganforge.data.font_gsub import ligature_sequences
+from ganforge.fileio import atomic_path
 
 BITMAP_SIZE = 109  # the only size whose bitmap strike Noto Color Emoji has; FreeType refuses others
 # Codepoints that only make sense inside a sequence, or are not pictures on their own.
@@ -165,18 +165,11 @@ def _read_cache(path: Path, size: int) -> torch.Tensor | None:
 
 
 def _write_cache(path: Path, images: torch.Tensor) -> None:
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "wb") as file:
-            torch.save(images.contiguous(), file)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(images.contiguous(), tmp)
+            os.chmod(tmp, 0o644)
     except OSError as err:
         console.warn(
             f"could not cache the rendered emoji in {path.parent} ({err.strerror}); set GANFORGE_CACHE"
         )
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from ganforge.data.builtin import DIGIT_NAMES, Builtin, register
 from ganforge.data.dataset import ImageData
 from ganforge.data.download import cache_dir
 from ganforge.errors import DataError
+from ganforge.fileio import atomic_path
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts")
 FONT_SUFFIXES = (".ttf", ".otf")
@@ -275,20 +274,13 @@ def _read_cache(path: Path, count: int, size: int) -> tuple[torch.Tensor, torch.
 
 
 def _write_cache(path: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "wb") as file:
-            torch.save({"images": images.contiguous(), "labels": labels.contiguous()}, file)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save({"images": images.contiguous(), "labels": labels.contiguous()}, tmp)
     except OSError as err:
         console.warn(
             f"could not cache the printed digits in {path.parent} ({err.strerror}); set GANFORGE_CACHE"
         )
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 register(PrintedDigits("printed-digits", 20_000, seed=0, purpose="training"))

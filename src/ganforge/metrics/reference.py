@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from ganforge.data.dataset import ImageData
 from ganforge.data.download import cache_dir
 from ganforge.errors import ConfigError
+from ganforge.fileio import save_safetensors
 from ganforge.metrics.features.base import FeatureExtractor, batched
 from ganforge.metrics.frechet import FeatureStats
 
@@ -148,7 +147,9 @@ def reference_features(
         "folder_fingerprint": key["folder_fingerprint"],
     }
     if cacheable:
-        _save(path, {"features": features, "mu": stats.mu, "sigma": stats.sigma}, {"info": json.dumps(info)})
+        save_safetensors(
+            path, {"features": features, "mu": stats.mu, "sigma": stats.sigma}, {"info": json.dumps(info)}
+        )
     return Reference(features, stats, info, path if cacheable else None)
 
 
@@ -157,17 +158,6 @@ def _metadata(path: Path) -> dict[str, str]:
 
     with safe_open(str(path), "pt") as f:
         return dict(f.metadata() or {})
-
-
-def _save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def reference_from_images(
@@ -208,5 +198,7 @@ def reference_from_images(
     )
     stats = FeatureStats.of(features)
     if cacheable:
-        _save(path, {"features": features, "mu": stats.mu, "sigma": stats.sigma}, {"info": json.dumps(info)})
+        save_safetensors(
+            path, {"features": features, "mu": stats.mu, "sigma": stats.sigma}, {"info": json.dumps(info)}
+        )
     return Reference(features, stats, info, path if cacheable else None)

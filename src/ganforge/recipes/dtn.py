@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
@@ -38,6 +36,7 @@ from ganforge.data import printed_digits  # noqa: F401 - registers printed-digit
 from ganforge.data.dataset import ImageData
 from ganforge.data.download import cache_dir
 from ganforge.errors import ConfigError, DataError
+from ganforge.fileio import save_safetensors
 from ganforge.imaging import to_float
 from ganforge.models.dtn import CLASSES
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
@@ -174,15 +173,8 @@ def prepare_encoder(cfg: DTNConfig, source: ImageData, seed: int = 0) -> Path:
     console.info(f"pretraining the DTN encoder f on {len(source):,} labelled {source.source} images (once)")
     weights, accuracy = pretrain_encoder(source, kwargs, cfg.encoder_steps, seed)
     console.info(f"encoder f classifies {accuracy:.1%} of held-out {source.source} images; cached at {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        metadata = {"kwargs": json.dumps(kwargs), "held_out_accuracy": f"{accuracy:.4f}"}
-        save_file({k: v.contiguous() for k, v in weights.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    metadata = {"kwargs": json.dumps(kwargs), "held_out_accuracy": f"{accuracy:.4f}"}
+    save_safetensors(path, weights, metadata)
     return path
 
 

@@ -14,18 +14,17 @@ every figure computed with it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
 from ganforge.data.download import cache_dir, sha256_of
 from ganforge.errors import DataError
+from ganforge.fileio import save_safetensors
 from ganforge.metrics.features.base import FeatureExtractor, register_extractor
 
 
@@ -180,17 +179,6 @@ def train_lenet(recipe: LeNetRecipe) -> tuple[LeNet, dict[str, str]]:
     return net.eval(), meta
 
 
-def _save_atomic(net: LeNet, meta: dict[str, str], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 class LeNetExtractor(FeatureExtractor):
     input_size = 28
     channels = 1
@@ -227,7 +215,7 @@ def build_lenet(name: str, weights: str | None = None, random_init: bool = False
         raise DataError(f"--weights {path} does not exist; give a {name} .safetensors file")
     if not path.is_file():
         net, meta = train_lenet(recipe)
-        _save_atomic(net, meta, path)
+        save_safetensors(path, net.state_dict(), meta)
     try:
         from safetensors import safe_open
 
