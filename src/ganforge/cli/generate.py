@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ganforge.cli.options import Precision
 from ganforge.console import info
 from ganforge.errors import ConfigError
 from ganforge.imaging import make_grid, save_image, to_pil
@@ -34,9 +35,7 @@ def sample(
         typer.Option(help="truncation psi (style-based models): 1 none, 0.7 typical, 0 the average image"),
     ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, mps")] = "cpu",
-    precision: Annotated[
-        str, typer.Option(help="fp32 (same pixels everywhere), bf16 (~2x faster where native), auto")
-    ] = "fp32",
+    precision: Precision = "fp32",
 ) -> None:
     """Draw images from a trained generator.
 

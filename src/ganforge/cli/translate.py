@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ganforge.cli.options import Precision
 from ganforge.console import info, progress_enabled, warn
 from ganforge.errors import ConfigError, DataError
 
@@ -76,9 +77,7 @@ def translate(
     ext: Annotated[str, typer.Option(help="output format: png, webp, jpg, ...")] = "png",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace existing output files")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda, mps")] = "cpu",
-    precision: Annotated[
-        str, typer.Option(help="fp32 (same pixels everywhere), bf16 (~1.5-2x faster where native), auto")
-    ] = "fp32",
+    precision: Precision = "fp32",
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar")] = None,
 ) -> None:
     """Translate images with a trained pix2pix or CycleGAN model, any size and aspect.

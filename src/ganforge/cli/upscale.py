@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ganforge.cli.options import Precision
 from ganforge.console import info, progress_enabled, warn
 from ganforge.errors import ConfigError, DataError
 from ganforge.fileio import atomic_path
@@ -117,9 +118,7 @@ def upscale(
     overlap: Annotated[int, typer.Option(help="input pixels shared by neighbouring tiles")] = 32,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace existing output files")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda, mps")] = "cpu",
-    precision: Annotated[
-        str, typer.Option(help="fp32 (same pixels everywhere), bf16 (~1.5-2x faster where native), auto")
-    ] = "fp32",
+    precision: Precision = "fp32",
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar")] = None,
 ) -> None:
     """Make images 2x or 4x larger with a trained SRResNet/SRGAN, tile by tile (any size).
