@@ -58,3 +58,23 @@ def test_ramp_is_positive_and_symmetric():
 def test_rejects_batches():
     with pytest.raises(ValueError, match="one image"):
         tiled_apply(lambda t: t, torch.zeros(2, 1, 8, 8))
+
+
+def test_tiled_apply_reports_progress_and_can_be_cancelled():
+    image = torch.rand(1, 3, 100, 70) * 2 - 1
+    calls: list[tuple[int, int]] = []
+    out = tiled_apply(lambda t: t, image, tile=32, overlap=8, progress=lambda d, t: calls.append((d, t)))
+    assert torch.allclose(out, image, atol=1e-6)
+    total = calls[0][1]
+    assert calls[0] == (0, total) and calls[-1] == (total, total) and total == len(calls) - 1 > 1
+    assert [d for d, _ in calls] == list(range(total + 1))
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel_after_two(done: int, total: int) -> None:
+        if done >= 2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        tiled_apply(lambda t: t, image, tile=32, overlap=8, progress=cancel_after_two)

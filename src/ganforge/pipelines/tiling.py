@@ -56,6 +56,7 @@ def tiled_apply(
     overlap: int = 32,
     scale: int = 1,
     multiple: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
     """Apply image-to-image `fn` to `image` (1, C, H, W) tile by tile.
 
@@ -65,6 +66,8 @@ def tiled_apply(
         overlap: input pixels shared by neighbouring tiles, blended linearly.
         scale: output pixels per input pixel (super-resolution factor), 1 for translation.
         multiple: sizes the model needs its input to be a multiple of (e.g. 2**depth for a U-Net).
+        progress: called as `progress(done, total)` after each tile (and once with (0, total) before
+            the first); it may raise to cancel the work (progress bars, the studio's cancel button).
     Returns (1, C', H*scale, W*scale).
     """
     if image.dim() != 4 or image.shape[0] != 1:
@@ -76,23 +79,32 @@ def tiled_apply(
     padded, _ = pad_to_multiple(image, multiple)
     ph, pw = padded.shape[-2:]
     if ph <= tile and pw <= tile:
-        return fn(padded)[..., : h * scale, : w * scale]
+        if progress is not None:
+            progress(0, 1)
+        result = fn(padded)[..., : h * scale, : w * scale]
+        if progress is not None:
+            progress(1, 1)
+        return result
     step = tile - overlap
     out = None
     total = torch.zeros(1, 1, ph * scale, pw * scale, device=image.device)
-    for y in _starts(ph, tile, step):
-        for x in _starts(pw, tile, step):
-            th, tw = min(tile, ph), min(tile, pw)
-            result = fn(padded[..., y : y + th, x : x + tw])
-            if out is None:
-                out = torch.zeros(
-                    1, result.shape[1], ph * scale, pw * scale, device=image.device, dtype=result.dtype
-                )
-            weight = (
-                _ramp(th * scale, overlap * scale, image.device)[:, None]
-                * _ramp(tw * scale, overlap * scale, image.device)[None, :]
+    corners = [(y, x) for y in _starts(ph, tile, step) for x in _starts(pw, tile, step)]
+    if progress is not None:
+        progress(0, len(corners))
+    for done, (y, x) in enumerate(corners, 1):
+        th, tw = min(tile, ph), min(tile, pw)
+        result = fn(padded[..., y : y + th, x : x + tw])
+        if out is None:
+            out = torch.zeros(
+                1, result.shape[1], ph * scale, pw * scale, device=image.device, dtype=result.dtype
             )
-            ys, xs = slice(y * scale, (y + th) * scale), slice(x * scale, (x + tw) * scale)
-            out[..., ys, xs] += result * weight
-            total[..., ys, xs] += weight
+        weight = (
+            _ramp(th * scale, overlap * scale, image.device)[:, None]
+            * _ramp(tw * scale, overlap * scale, image.device)[None, :]
+        )
+        ys, xs = slice(y * scale, (y + th) * scale), slice(x * scale, (x + tw) * scale)
+        out[..., ys, xs] += result * weight
+        total[..., ys, xs] += weight
+        if progress is not None:
+            progress(done, len(corners))
     return (out / total)[..., : h * scale, : w * scale]

@@ -16,6 +16,7 @@ baseline, with `ganforge.recipes.pix2pix.evaluate` (re-exported here with `basel
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,8 @@ class TranslatePipeline:
             raise ConfigError(f"--tile {tile} --overlap {overlap}: need tile >= 8 and 0 <= overlap < tile")
         self.device = torch.device(device)
         self.G = G.to(self.device).eval()
+        # called as progress(tiles_done, tiles_total) during one image; may raise to cancel
+        self.progress: Callable[[int, int], None] | None = None
         self.run = inference_runner(self.G, self.device, precision)  # bf16: ~1.5-2x on native CPUs
         self.task = task
         self.tile, self.overlap = tile, overlap
@@ -144,12 +147,21 @@ class TranslatePipeline:
                 mh, mw = mask.shape[-2:]
                 raise ConfigError(f"the mask is {mw}x{mh} pixels but the image is {w}x{h}; they must match")
             holes = (mask > 0.5).float().to(self.device)
-            out = tiled_apply(self.run, apply_mask(x, holes), self.tile, self.overlap, multiple=self.multiple)
+            out = tiled_apply(
+                self.run,
+                apply_mask(x, holes),
+                self.tile,
+                self.overlap,
+                multiple=self.multiple,
+                progress=self.progress,
+            )
             out = holes * out + (1 - holes) * x  # known pixels stay exactly as they were
         else:
             if mask is not None:
                 raise ConfigError("--mask and --mask-box only apply to inpainting models")
-            out = tiled_apply(self.run, x, self.tile, self.overlap, multiple=self.multiple)
+            out = tiled_apply(
+                self.run, x, self.tile, self.overlap, multiple=self.multiple, progress=self.progress
+            )
         return out.clamp(-1, 1).cpu()
 
     def translate_file(

@@ -9,6 +9,7 @@ upscales each channel of a color image on its own).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,8 @@ class UpscalePipeline:
 
         self.device = torch.device(device)
         self.G = G.to(self.device).eval()
+        # called as progress(tiles_done, tiles_total) during one image; may raise to cancel
+        self.progress: Callable[[int, int], None] | None = None
         self.run = inference_runner(self.G, self.device, precision)  # bf16: ~1.4-2x on native CPUs
         self.scale = int(scale if scale is not None else getattr(G, "scale", 0))
         if self.scale < 2:
@@ -113,7 +116,9 @@ class UpscalePipeline:
         """One image (1, C, h, w) in [-1, 1] of any size, tile by tile -> (1, C, scale h, scale w)."""
         if image.dim() != 4 or image.shape[0] != 1 or image.shape[1] != self.channels:
             raise ConfigError(f"expected one image (1, {self.channels}, H, W), got {tuple(image.shape)}")
-        out = tiled_apply(self.run, image.to(self.device), self.tile, self.overlap, scale=self.scale)
+        out = tiled_apply(
+            self.run, image.to(self.device), self.tile, self.overlap, scale=self.scale, progress=self.progress
+        )
         return out.clamp(-1, 1).float().cpu()
 
     def _color(self, image: torch.Tensor) -> torch.Tensor:
