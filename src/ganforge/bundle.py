@@ -1,7 +1,8 @@
 """Bundles: a trained model to share and use. A folder holding
 
 config.json        the run config that trained it
-model.json         each model's registry name and constructor arguments, class names, step
+model.json         each model's registry name and constructor arguments, class names, step, and
+                   the bundle's capabilities (what it can do: see ganforge.capabilities)
 <name>.safetensors the weights (G_ema by default); loading never unpickles anything
 README.md          the model card: data, steps, how to use it
 samples.png        a sample grid
@@ -10,14 +11,16 @@ samples.png        a sample grid
 from __future__ import annotations
 
 import json
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from ganforge.capabilities import Capabilities
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.recipes.base import ModelSpec
@@ -32,6 +35,7 @@ class Bundle:
     models: dict[str, torch.nn.Module]
     class_names: list[str] | None
     step: int
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
 
 def write_bundle(
@@ -44,8 +48,12 @@ def write_bundle(
     images_seen: int,
     samples: Path | None = None,
     metrics: dict[str, float] | None = None,
+    capabilities: Capabilities | None = None,
 ) -> Path:
-    """Write a bundle into `folder` (replacing an older bundle there only once the new one is whole)."""
+    """Write a bundle into `folder` (replacing an older bundle there only once the new one is whole).
+    `capabilities` default to what the config's recipe declares (`derive_capabilities`)."""
+    if capabilities is None:
+        capabilities = derive_capabilities(config, len(class_names or []))
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -58,6 +66,7 @@ def write_bundle(
         "step": step,
         "images_seen": images_seen,
         "metrics": dict(metrics or {}),  # held-out metrics from Recipe.evaluate
+        "capabilities": capabilities.to_dict(),
     }
     (staging / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
     for name, model in models.items():
@@ -112,7 +121,7 @@ def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
         "## Use",
         "",
         "```",
-        *usage_lines(config),
+        *usage_lines(capabilities_in(meta, config)),
         "```",
         "",
         "The full training config is in `config.json`; `ganforge train --resume` needs the run directory.",
@@ -121,25 +130,60 @@ def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def usage_lines(config: RunConfig) -> list[str]:
-    """The card's example commands: the verb that runs this recipe's bundle."""
+def usage_lines(caps: Capabilities | RunConfig) -> list[str]:
+    """The card's example commands: the verb that runs a bundle with these capabilities."""
+    if isinstance(caps, RunConfig):
+        caps = derive_capabilities(caps, 0)
     here = "PATH_TO_THIS_FOLDER"
-    task = getattr(config.model, "task", None)
-    if config.recipe == "pix2pix":
-        mask = " --mask mask.png" if task == "inpaint" else ""
-        return [f"ganforge translate {here} photo.png{mask} --out out/"]
-    if config.recipe == "cyclegan":
-        return [f"ganforge translate {here} photo.png --direction AtoB --out out/   # BtoA: the other way"]
-    if config.recipe == "dtn":
-        return [f"ganforge translate {here} image.png --out out/"]
-    if config.recipe == "srgan":
+    if caps.task == "translate":
+        source = "image.png" if caps.input_kind == "image" else "photo.png"
+        mask = " --mask mask.png" if caps.input_kind == "masked" else ""
+        line = f"ganforge translate {here} {source}{mask}"
+        if len(caps.directions) > 1:
+            other = ", ".join(caps.directions[1:])
+            return [f"{line} --direction {caps.directions[0]} --out out/   # {other}: the other way"]
+        return [f"{line} --out out/"]
+    if caps.task == "upscale":
         return [f"ganforge upscale {here} small.png --out big/"]
-    if config.recipe == "sgan":
+    if caps.task == "classify":
         return [f"ganforge classify {here} image.png more_images/"]
     lines = [f"ganforge sample {here} --n 64 --seed 0 --out grid.png"]
-    if config.recipe == "stylegan":
+    if caps.style_mixing:
         lines.append(f"ganforge mix {here} --rows 1,2,3 --cols 4,5,6 --layers coarse --out mix.png")
     return lines
+
+
+def derive_capabilities(config: RunConfig, num_classes: int) -> Capabilities:
+    """What a bundle of `config`'s recipe can do, from the recipe's declaration (through the registry):
+    for new bundles at writing time, and for bundles written before model.json held capabilities."""
+    from ganforge.registry import RECIPES, load_all
+
+    if config.recipe not in RECIPES:
+        load_all()
+    describe = getattr(RECIPES.get(config.recipe), "describe", None)
+    if describe is None:
+        raise CheckpointError(f"recipe {config.recipe!r} declares no capabilities")
+    return describe(config.model, num_classes)
+
+
+def capabilities_in(meta: dict[str, Any], config: RunConfig, where: object = "model.json") -> Capabilities:
+    """The capabilities a model.json records, or (older bundles) those its recipe declares."""
+    raw = meta.get("capabilities")
+    if raw is not None:
+        return Capabilities.from_dict(raw, where)
+    return derive_capabilities(config, len(meta.get("class_names") or []))
+
+
+def capabilities_of(source: str | Path | Bundle) -> Capabilities:
+    """What a bundle (a loaded `Bundle`, a bundle folder, or a run directory holding `bundle/`) can
+    do, without loading its weights. For editing, studio and CLI checks alike."""
+    if isinstance(source, Bundle):
+        return source.capabilities
+    folder = Path(source)
+    if not (folder / "model.json").is_file() and (folder / "bundle" / "model.json").is_file():
+        folder = folder / "bundle"
+    meta = read_meta(folder)
+    return capabilities_in(meta, RunConfig.load(folder / "config.json"), folder / "model.json")
 
 
 def evaluation_line(folder: Path) -> str | None:
@@ -179,9 +223,18 @@ def format_metric(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.4g}"
 
 
-def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> Bundle:
-    """Load a bundle folder: models are rebuilt from the registry and filled from safetensors."""
-    folder = Path(path)
+# Sane bounds on the sizes a model.json may ask for, checked before anything is allocated (a
+# damaged or hostile file with base_channels=200000 would otherwise try to allocate gigabytes).
+MAX_WIDTH = 16_384  # channels, feature and latent dimensions
+MAX_RESOLUTION = 8_192  # image sides
+MAX_CLASSES = 100_000
+MAX_OTHER = 1_000_000  # any other integer argument (depths, block counts, ...)
+MAX_PARAMETERS = 500_000_000  # 2 GB of float32 weights
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """A bundle folder's model.json, checked to be ganforge's."""
     meta_path = folder / "model.json"
     if not meta_path.is_file():
         raise CheckpointError(f"{folder} is not a ganforge bundle (no model.json)")
@@ -189,16 +242,88 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> Bundle:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{meta_path} is not valid JSON ({err.msg})") from None
-    if meta.get("format") != BUNDLE_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
         raise CheckpointError(f"{meta_path} is not a {BUNDLE_FORMAT} file")
+    if not isinstance(meta.get("models"), dict) or not meta["models"]:
+        raise CheckpointError(f"{meta_path} lists no models")
+    return meta
+
+
+def weights_path(folder: Path, name: object) -> Path:
+    """`<folder>/<name>.safetensors`, refusing a name that would point outside the bundle folder."""
+    if not isinstance(name, str) or not _MODEL_NAME.match(name) or ".." in name:
+        raise CheckpointError(
+            f"{folder / 'model.json'} names a model {name!r} that is not a plain file name "
+            "(it may point outside the bundle folder); refusing to load it"
+        )
+    # a plain name cannot leave the folder; the file itself may be a link (the Hub cache links to blobs)
+    return folder / f"{name}.safetensors"
+
+
+def _size_limit(key: str) -> int:
+    key = key.lower()
+    if "class" in key:
+        return MAX_CLASSES
+    if "size" in key or "resolution" in key:
+        return MAX_RESOLUTION
+    if "channel" in key or "dim" in key or "width" in key or "features" in key:
+        return MAX_WIDTH
+    return MAX_OTHER
+
+
+def check_sizes(kwargs: Any, where: str, key: str = "") -> None:
+    """Refuse integer constructor arguments beyond sane bounds (recursing into lists and dicts)."""
+    if isinstance(kwargs, dict):
+        for k, v in kwargs.items():
+            check_sizes(v, where, str(k))
+    elif isinstance(kwargs, list | tuple):
+        for v in kwargs:
+            check_sizes(v, where, key)
+    elif isinstance(kwargs, int) and not isinstance(kwargs, bool):
+        limit = _size_limit(key)
+        if not -limit <= kwargs <= limit:
+            raise CheckpointError(
+                f"{where}: {key}={kwargs} is beyond the sane bound of {limit:,}; "
+                "the file is damaged or not a ganforge bundle, so nothing was allocated"
+            )
+
+
+def build_checked(spec: ModelSpec, where: str) -> torch.nn.Module:
+    """Build a model from its spec after checking its sizes: first its arguments, then its parameter
+    count on the meta device (which allocates nothing)."""
+    check_sizes(spec.kwargs, where)
+    try:
+        with torch.device("meta"):
+            count = sum(p.numel() for p in spec.build().parameters())
+    except (GanforgeError, ConfigError):
+        raise
+    except Exception:  # noqa: BLE001 - a model that cannot be built on meta is counted after building
+        count = 0
+    if count > MAX_PARAMETERS:
+        raise CheckpointError(
+            f"{where}: {spec.registry_name} would have {count:,} parameters (over {MAX_PARAMETERS:,}); "
+            "the file is damaged or not a ganforge bundle, so nothing was allocated"
+        )
+    return spec.build()
+
+
+def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> Bundle:
+    """Load a bundle folder: models are rebuilt from the registry and filled from safetensors.
+    Sizes are checked before anything is allocated, and weights never leave the bundle folder."""
+    folder = Path(path)
+    meta = read_meta(folder)
     config = RunConfig.load(folder / "config.json")
+    # config.json's sizes (data.size, channels) are bounded by RunConfig's own validation
+    capabilities = capabilities_in(meta, config, folder / "model.json")
     models = {}
     for name, raw in meta["models"].items():
-        weights = folder / f"{name}.safetensors"
+        weights = weights_path(folder, name)
         if not weights.is_file():
             raise CheckpointError(f"bundle {folder} lacks {weights.name}")
+        if not isinstance(raw, dict) or not isinstance(raw.get("kwargs"), dict):
+            raise CheckpointError(f"{folder / 'model.json'}: model {name} has no registry_name and kwargs")
         try:
-            model = ModelSpec.from_dict(raw).build()
+            model = build_checked(ModelSpec.from_dict(raw), f"{folder / 'model.json'} ({name})")
             state = load_file(str(weights))
             model.load_state_dict(state)
         except (GanforgeError, ConfigError):
@@ -208,4 +333,4 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> Bundle:
                 f"{weights} does not load into {raw.get('registry_name')}: {str(err)[:160]}"
             ) from None
         models[name] = model.to(device).eval().requires_grad_(False)
-    return Bundle(folder, config, models, meta.get("class_names"), int(meta.get("step", 0)))
+    return Bundle(folder, config, models, meta.get("class_names"), int(meta.get("step", 0)), capabilities)

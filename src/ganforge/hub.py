@@ -29,7 +29,6 @@ INSTALL_HINT = 'pip install "ganforge[hub]"'
 # A bundle's files; nothing else in a Hub repository is downloaded or uploaded.
 BUNDLE_PATTERNS = ["config.json", "model.json", "*.safetensors", "README.md", "samples.png"]
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
-IMAGE_TO_IMAGE_RECIPES = ("pix2pix", "cyclegan", "srgan", "dtn")
 
 
 class HubError(GanforgeError):
@@ -217,13 +216,13 @@ def _run_metrics(run_dir: Path | None, meta: dict[str, Any]) -> dict[str, float]
 
 def hub_model_card(folder: Path, repo_id: str, metrics: dict[str, float]) -> str:
     """The Hub's README.md: YAML metadata, then the bundle's card (data, steps, metrics, sample grid)."""
-    from ganforge.bundle import model_card
+    from ganforge.bundle import capabilities_in, model_card
     from ganforge.config import RunConfig
 
     meta = json.loads((folder / "model.json").read_text())
     config = RunConfig.load(folder / "config.json")
     recipe = str(meta.get("recipe", config.recipe))
-    image_to_image = recipe in IMAGE_TO_IMAGE_RECIPES
+    image_to_image = capabilities_in(meta, config).task in ("translate", "upscale")
     pipeline_tag = "image-to-image" if image_to_image else "unconditional-image-generation"
     front = ["---", "library_name: ganforge", f"pipeline_tag: {pipeline_tag}", "tags:"]
     front += [f"- {tag}" for tag in ("ganforge", "gan", recipe)]

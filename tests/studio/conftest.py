@@ -2,7 +2,8 @@
 
 The stand-ins are registered only while the studio tests run (package scope), so that no other
 test sees them in the registries. Their bundles are written with `ganforge.bundle.write_bundle` and
-served through the same loader table (`IMAGE_LOADERS`) that pix2pix, CycleGAN and SRGAN use.
+served through the studio's loader table (`IMAGE_LOADERS`, by capability task), in which the stand-ins
+take the place of the real pipelines for their own recipe only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch.nn import functional as F
 
 from conftest import tiny_config, tiny_images
 from ganforge.bundle import load_bundle, write_bundle
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig
 from ganforge.pipelines.tiling import tiled_apply
 from ganforge.recipes.base import ModelSpec, Recipe
@@ -62,11 +64,19 @@ class StandInConfig:
 class StandInRecipe(Recipe):
     config_class = StandInConfig
 
+    @classmethod
+    def describe(cls, config: StandInConfig, num_classes: int) -> Capabilities:
+        if config.task == "upscale":
+            return Capabilities("upscale", latent_spaces=(), input_kind="low-res", scale=2, label="x2 test")
+        if config.task == "inpaint":
+            return Capabilities("translate", latent_spaces=(), input_kind="masked", label="inpainting test")
+        return Capabilities("translate", latent_spaces=(), directions=("AtoB", "BtoA"), input_kind="image")
 
-def load_stand_in(folder: Path, meta: dict, config: dict) -> list[ImageModel]:
+
+def load_stand_in(folder: Path, meta: dict, caps: Capabilities) -> list[ImageModel]:
     """Runs the stand-in bundle's networks with tiled inference, like a real translation pipeline."""
     bundle = load_bundle(folder)
-    task = config["model"]["task"]
+    task = bundle.config.model.task
 
     def run(image: torch.Tensor, mask: torch.Tensor | None, direction: str | None) -> torch.Tensor:
         if task == "inpaint":
@@ -111,7 +121,13 @@ def registered():
         mp.setitem(MODELS._entries, "studio_test.pointwise", Entry("studio_test.pointwise", PointwiseNet))
         mp.setitem(MODELS._entries, "studio_test.style", Entry("studio_test.style", TinyStyleG))
         mp.setitem(RECIPES._entries, STAND_IN, Entry(STAND_IN, StandInRecipe))
-        mp.setitem(IMAGE_LOADERS, STAND_IN, load_stand_in)
+        for task, real_loader in list(IMAGE_LOADERS.items()):
+
+            def loader(folder, meta, caps, real_loader=real_loader):
+                use = load_stand_in if meta["recipe"] == STAND_IN else real_loader
+                return use(folder, meta, caps)
+
+            mp.setitem(IMAGE_LOADERS, task, loader)
         yield
 
 

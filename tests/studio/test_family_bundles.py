@@ -108,12 +108,15 @@ def test_colorize_and_inpaint_match_the_translate_pipeline(served):
 
     folders, client = served
     names = {m["name"]: m["capabilities"] for m in client.get("/api/models").json()["models"]}
-    assert names["color"] == ["colorize"] and names["holes"] == ["inpaint"]
+    assert names["color"] == ["colorize", "translate"] and names["holes"] == ["inpaint"]
     photo = pattern(20, 12)
     upload = {"image": ("p.png", png_of(photo))}
     got = image_of(client.post("/api/colorize", files=upload, data={"model": "color"}))
     expected = TranslatePipeline.from_bundle(folders["color"])(pil_to_tensor(photo))
     assert got.shape == (1, 3, 12, 20) and same(got, expected)
+    # /api/translate takes a colorize model as `ganforge translate` does, with the same result
+    translated = image_of(client.post("/api/translate", files=upload, data={"model": "color"}))
+    assert same(translated, expected)
     mask = Image.new("L", (20, 12), 0)
     mask.paste(255, (4, 2, 12, 8))
     files = {"image": ("p.png", png_of(photo)), "mask": ("m.png", png_of(mask))}

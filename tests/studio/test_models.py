@@ -9,35 +9,34 @@ import httpx
 import pytest
 import torch
 
+from ganforge.capabilities import Capabilities
 from ganforge.errors import CheckpointError
 from ganforge.studio import ModelManager, StudioError, StudioServer, create_app
-from ganforge.studio.models import ImageModel, image_task
+from ganforge.studio.models import ImageModel, image_tab
 from studio.conftest import pattern, png_of
 
 
 @pytest.mark.parametrize(
-    "recipe, names, task, expected",
+    "caps, expected",
     [
-        ("pix2pix", ["G"], "colorize", ("colorize", [])),
-        ("pix2pix", ["G"], "inpaint", ("inpaint", [])),
-        ("pix2pix", ["G"], "edges2photo", ("translate", [])),
-        ("pix2pix", ["G"], "paired", ("translate", [])),
-        ("cyclegan", ["G_AB", "G_BA"], None, ("translate", ["AtoB", "BtoA"])),
-        ("cyclegan", ["G_BA_ema"], None, ("translate", ["BtoA"])),
-        ("srgan", ["G"], None, ("upscale", [])),
-        ("dcgan", ["G_ema"], None, None),
+        (Capabilities("translate", input_kind="gray"), "colorize"),
+        (Capabilities("translate", input_kind="masked"), "inpaint"),
+        (Capabilities("translate", input_kind="edges"), "translate"),
+        (Capabilities("translate", input_kind="image", directions=("AtoB", "BtoA")), "translate"),
+        (Capabilities("upscale", input_kind="low-res", scale=4), "upscale"),
+        (Capabilities("generate"), None),
     ],
 )
-def test_capability_comes_from_recipe_exports_and_task(recipe, names, task, expected):
-    config = {"model": {"task": task}} if task else {"model": {}}
-    assert image_task(recipe, names, config) == expected
+def test_the_studio_tab_comes_from_the_capabilities(caps, expected):
+    assert image_tab(caps) == expected
 
 
 def fake_bundle(folder, recipe, models, task="colorize"):
     folder.mkdir()
     meta = {"format": "ganforge-bundle/1", "recipe": recipe, "models": {n: {} for n in models}, "step": 12}
     (folder / "model.json").write_text(json.dumps(meta))
-    config = {"recipe": recipe, "data": {"channels": 3}, "model": {"task": task}}
+    model = {"task": task} if recipe == "pix2pix" else {}  # an older bundle: no capabilities in model.json
+    config = {"recipe": recipe, "data": {"channels": 3}, "model": model}
     (folder / "config.json").write_text(json.dumps(config))
     return folder
 
@@ -65,7 +64,7 @@ def test_image_bundles_go_through_their_pipeline_when_it_exists(tmp_path, monkey
     manager = ModelManager([colorize, cycle, bundles["digits"]])
     assert calls == [("color", "AtoB"), ("horses", "AtoB"), ("horses", "BtoA")]
     assert {m["name"]: m["capabilities"] for m in manager.infos()} == {
-        "color": ["colorize"],
+        "color": ["colorize", "translate"],  # as `ganforge translate` accepts it
         "horses": ["translate"],
         "digits": ["generate", "breed", "interpolate"],
     }

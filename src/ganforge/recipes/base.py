@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ganforge.capabilities import Capabilities
 from ganforge.data.dataset import ImageData
 from ganforge.registry import RECIPES, create_model
 
@@ -85,6 +86,9 @@ class Recipe:
     channels_last: ClassVar[bool] = False
     # whether train.precision=auto may autocast to bf16 (False where it is slower: tiny models)
     auto_bf16: ClassVar[bool] = True
+    # what this family's bundles can do (written to model.json; read by the CLI, studio, card, hub);
+    # `describe` fills in what a run's config decides
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(
         self,
@@ -137,6 +141,20 @@ class Recipe:
         from ganforge.data import load_images
 
         return {"main": load_images(cfg.data)}
+
+    @classmethod
+    def describe(cls, config: Any, num_classes: int) -> Capabilities:
+        """The capabilities of a bundle trained with `config` (the model config) on data with
+        `num_classes` classes: the declared `capabilities`, conditional when `config.conditional` is
+        set. Override where the config changes more (pix2pix's task, SRGAN's scale)."""
+        caps = cls.capabilities
+        conditional = bool(getattr(config, "conditional", caps.conditional)) and num_classes > 0
+        keeps_classes = conditional or caps.can("classify")
+        return caps.refine(conditional=conditional, num_classes=num_classes if keeps_classes else 0)
+
+    def bundle_capabilities(self) -> Capabilities:
+        """What this run's bundle can do (the trainer writes it into model.json)."""
+        return self.describe(self.config, self.data.num_classes)
 
     # ---- to implement
     def build(self) -> None:

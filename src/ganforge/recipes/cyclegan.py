@@ -20,6 +20,7 @@ from typing import Any, Literal
 import torch
 from torch.nn import functional as F
 
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.data import printed_digits  # noqa: F401 - registers printed-digits for the demo preset
 from ganforge.data.dataset import ImageData
@@ -108,6 +109,13 @@ class LinearDecay:
 
 @register_recipe("cyclegan", description="CycleGAN (Zhu et al. 2017): unpaired translation, two ResNet Gs")
 class CycleGANRecipe(Recipe):
+    capabilities = Capabilities(
+        task="translate",
+        latent_spaces=(),
+        directions=("AtoB", "BtoA"),
+        input_kind="image",
+        label="unpaired translation",
+    )
     config_class = CycleGANConfig
     ema_of = ()  # CycleGAN uses no EMA
     generator_name = "G_AB"

@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganforge import console
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.data import printed_digits  # noqa: F401 - registers printed-digits for the presets
 from ganforge.data.dataset import ImageData
@@ -183,6 +184,9 @@ def prepare_encoder(cfg: DTNConfig, source: ImageData, seed: int = 0) -> Path:
 
 @register_recipe("dtn", description="DTN (Taigman et al. 2016): domain transfer through a fixed encoder f")
 class DTNRecipe(Recipe):
+    capabilities = Capabilities(
+        task="translate", latent_spaces=(), input_kind="image", label="domain transfer"
+    )
     config_class = DTNConfig
     ema_of = ()  # the paper uses no EMA
     generator_name = "G"

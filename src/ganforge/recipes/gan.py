@@ -15,6 +15,7 @@ from typing import Any, Literal
 import torch
 
 from ganforge.augment import Augmenter
+from ganforge.capabilities import Capabilities
 from ganforge.errors import ConfigError
 from ganforge.losses import get_adversarial_loss, gradient_penalty
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
@@ -73,6 +74,7 @@ class MLPGANConfig(AdversarialConfig):
 
 
 class AdversarialRecipe(Recipe):
+    capabilities = Capabilities(task="generate", latent_spaces=("z",), label="image generator")
     """Shared training logic of `gan` and `dcgan`; subclasses only say which networks to build."""
 
     def generator_spec(self, num_classes: int) -> ModelSpec:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.data.derived import TASKS, derive_pair, luminance, task_channels
@@ -234,6 +235,24 @@ def _display(images: torch.Tensor, channels: int) -> torch.Tensor:
 
 @register_recipe("pix2pix", description="pix2pix (Isola et al. 2017): U-Net G + PatchGAN D, L1 + adversarial")
 class Pix2PixRecipe(Recipe):
+    capabilities = Capabilities(
+        task="translate", latent_spaces=(), input_kind="image", label="paired translation"
+    )
+    # model.task -> (input kind, output kind, label) of the bundle
+    TASK_KINDS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "colorize": ("gray", "color", "colorize"),
+        "inpaint": ("masked", "image", "inpainting"),
+        "edges2photo": ("edges", "photo", "edges-to-photo"),
+        "photo2edges": ("photo", "edges", "photo-to-edges"),
+    }
+
+    @classmethod
+    def describe(cls, config: Any, num_classes: int) -> Capabilities:
+        kinds = cls.TASK_KINDS.get(config.task)
+        if kinds is None:
+            return cls.capabilities
+        return cls.capabilities.refine(input_kind=kinds[0], output_kind=kinds[1], label=kinds[2])
+
     config_class = Pix2PixConfig
     ema_of = ()  # the paper uses no EMA; the bundle holds G itself
     exports = ("G",)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import torch
 
 from ganforge.augment import Augmenter
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.console import warn
 from ganforge.errors import ConfigError
@@ -100,6 +101,7 @@ class GrowthSchedule:
     "progan", description="Progressive GAN (Karras et al. 2017): grows 4x4 -> --size with fade-in"
 )
 class ProGANRecipe(Recipe):
+    capabilities = Capabilities(task="generate", latent_spaces=("z",), label="image generator")
     config_class = ProGANConfig
 
     def build(self) -> None:

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.data.labeled_subset import SemiSupervisedData, load_semi_supervised, repeat_to
@@ -129,6 +130,13 @@ def held_out_accuracy(C: nn.Module, test: ImageData, batch: int = 500) -> float:
 
 @register_recipe("sgan", description="semi-supervised GAN (Odena 2016; Salimans et al. 2016): a classifier")
 class SGANRecipe(Recipe):
+    capabilities = Capabilities(
+        task="classify",
+        also=("generate",),
+        input_kind="image",
+        output_kind="class",
+        label="semi-supervised classifier",
+    )
     config_class = SGANConfig
     auto_bf16 = False  # its small MLPs train at 0.86x under bf16 autocast (bench/train_presets.py)
     # The classifiers are used, evaluated and exported as their moving averages (C_ema, C_base_ema):

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import torch
 from torch.nn import functional as F
 
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.console import info, warn
 from ganforge.data.dataset import ImageData
@@ -113,6 +114,16 @@ class SRGANConfig:
 
 @register_recipe("srgan", description="SRResNet / SRGAN super-resolution x2, x4 (Ledig et al. 2017)")
 class SRGANRecipe(Recipe):
+    capabilities = Capabilities(
+        task="upscale", latent_spaces=(), input_kind="low-res", output_kind="high-res"
+    )
+
+    @classmethod
+    def describe(cls, config: Any, num_classes: int) -> Capabilities:
+        return cls.capabilities.refine(
+            scale=int(config.scale), label=f"x{int(config.scale)} super-resolution"
+        )
+
     config_class = SRGANConfig
     ema_of = ()  # the paper keeps no moving average; the bundle holds G itself
     exports = ("G",)

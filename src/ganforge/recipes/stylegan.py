@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.augment import Augmenter
+from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import r1_penalty
@@ -90,6 +91,12 @@ def global_mean(value: torch.Tensor, world_size: int) -> torch.Tensor:
     "stylegan", description="StyleGAN-style generator (Karras et al. 2019/2020): styles, mixing, truncation"
 )
 class StyleGANRecipe(Recipe):
+    capabilities = Capabilities(
+        task="generate",
+        latent_spaces=("z", "w", "w+"),
+        style_mixing=True,
+        label="style-based image generator",
+    )
     config_class = StyleGANConfig
     channels_last = True  # 1.3x per step on CPU (bench/train_throughput.py --family stylegan)
 

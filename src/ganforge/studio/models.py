@@ -1,11 +1,12 @@
 """The studio's models: bundles loaded once at start, each offering only what it can do.
 
-What a bundle can do is decided from its `model.json` (recipe and exported model names) and its
-config: generator recipes (`gan`, `dcgan`, `progan`, `stylegan`, `sgan`) generate, breed and
-interpolate; `pix2pix` translates (or colorizes, or inpaints, by its `model.task`); `cyclegan`
-translates both ways (`G_AB`, `G_BA`); `srgan` upscales. Image-to-image models are run through their
-pipelines (`ganforge.pipelines.translate` / `.upscale`), imported only when such a bundle is served:
-while a pipeline module is absent, its capability is simply not offered.
+What a bundle can do is read from the capabilities its recipe declared (`model.json`, see
+`ganforge.capabilities`; older bundles: derived from their recipe): generators generate, breed and
+interpolate; translation models translate (a gray-input one also colorizes, a masked-input one
+inpaints), in the directions they declare; super-resolution models upscale. No recipe is named
+here, so a new family is served as soon as its recipe declares what it can do. Image-to-image
+models are run through their pipelines (`ganforge.pipelines.translate` / `.upscale`), imported only
+when such a bundle is served: while a pipeline module is absent, its capability is simply not offered.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any
 
 import torch
 
+from ganforge.bundle import capabilities_in
+from ganforge.capabilities import Capabilities
+from ganforge.config import RunConfig
 from ganforge.console import warn
 from ganforge.errors import CheckpointError
 from ganforge.pipelines.breed import BreedPipeline, layer_groups, supports_truncation, synthesize
@@ -25,16 +29,10 @@ from ganforge.pipelines.generate import latents
 from ganforge.pipelines.interpolate import slerp
 from ganforge.studio.limits import NotFound, StudioError
 
-GENERATOR_RECIPES = ("gan", "dcgan", "progan", "stylegan", "sgan")
 GENERATOR_NAMES = ("G_ema", "G")
 IMAGE_TASKS = ("translate", "colorize", "upscale", "inpaint")
-# pix2pix's model.task -> the studio tab that offers it
-PIX2PIX_TASKS = {
-    "colorize": "colorize",
-    "inpaint": "inpaint",
-    "edges2photo": "translate",
-    "photo2edges": "translate",
-}
+# a translation model's input kind -> the studio tab that offers it (any other input: translate)
+INPUT_TABS = {"gray": "colorize", "masked": "inpaint"}
 
 
 @dataclass
@@ -147,7 +145,8 @@ class ImageModel:
 
     @property
     def capabilities(self) -> list[str]:
-        return [self.task]
+        # a colorize model is a translation model too, as `ganforge translate` treats it
+        return [self.task, "translate"] if self.task == "colorize" else [self.task]
 
     def info(self) -> dict[str, Any]:
         return {
@@ -163,23 +162,17 @@ class ImageModel:
         }
 
 
-# recipe -> loader(bundle folder, model.json, config.json) -> image models ([] when its pipeline is absent)
-ImageLoader = Callable[[Path, dict[str, Any], dict[str, Any]], list[ImageModel]]
+# capability task -> loader(bundle folder, model.json, capabilities) -> image models ([] when its
+# pipeline is absent)
+ImageLoader = Callable[[Path, dict[str, Any], Capabilities], list[ImageModel]]
 
 
-def image_task(recipe: str, model_names: list[str], config: dict[str, Any]) -> tuple[str, list[str]] | None:
-    """(task, directions) an image-to-image bundle offers, from its recipe, exports and config."""
-    if recipe == "pix2pix":
-        task = str((config.get("model") or {}).get("task", "paired"))
-        return PIX2PIX_TASKS.get(task, "translate"), []
-    if recipe == "cyclegan":
-        exported = {"G_AB": "AtoB", "G_BA": "BtoA"}
-        directions = [d for n, d in exported.items() if n in model_names or f"{n}_ema" in model_names]
-        return ("translate", directions) if directions else None
-    if recipe == "srgan":
-        return "upscale", []
-    if recipe == "dtn":
-        return "translate", []
+def image_tab(caps: Capabilities) -> str | None:
+    """The studio tab that offers an image-to-image bundle with these capabilities, or None."""
+    if caps.task == "upscale":
+        return "upscale"
+    if caps.task == "translate":
+        return INPUT_TABS.get(caps.input_kind, "translate")
     return None
 
 
@@ -190,15 +183,12 @@ def _pipeline_output(out: Any) -> torch.Tensor:
     return images if images.dim() == 4 else images[None]
 
 
-def _load_translation(folder: Path, meta: dict[str, Any], config: dict[str, Any]) -> list[ImageModel]:
+def _load_translation(folder: Path, meta: dict[str, Any], caps: Capabilities) -> list[ImageModel]:
     try:
-        from ganforge.pipelines.translate import TranslatePipeline  # pix2pix, CycleGAN (and DTN)
+        from ganforge.pipelines.translate import TranslatePipeline  # pix2pix, CycleGAN, DTN
     except ImportError:
         return []
-    found = image_task(meta["recipe"], list(meta["models"]), config)
-    if found is None:
-        return []
-    task, directions = found
+    task, directions = image_tab(caps) or "translate", list(caps.directions)
     if directions:
         pipes = {d: TranslatePipeline.from_bundle(folder, d) for d in directions}
     else:
@@ -212,7 +202,7 @@ def _load_translation(folder: Path, meta: dict[str, Any], config: dict[str, Any]
     return [ImageModel("", meta["recipe"], folder, task, run, None, directions)]
 
 
-def _load_upscale(folder: Path, meta: dict[str, Any], config: dict[str, Any]) -> list[ImageModel]:
+def _load_upscale(folder: Path, meta: dict[str, Any], caps: Capabilities) -> list[ImageModel]:
     try:
         from ganforge.pipelines.upscale import UpscalePipeline, pil_to_tensor, tensor_to_pil
     except ImportError:
@@ -226,12 +216,7 @@ def _load_upscale(folder: Path, meta: dict[str, Any], config: dict[str, Any]) ->
     return [ImageModel("", meta["recipe"], folder, "upscale", run, None, [], int(pipe.scale))]
 
 
-IMAGE_LOADERS: dict[str, ImageLoader] = {
-    "pix2pix": _load_translation,
-    "cyclegan": _load_translation,
-    "dtn": _load_translation,
-    "srgan": _load_upscale,
-}
+IMAGE_LOADERS: dict[str, ImageLoader] = {"translate": _load_translation, "upscale": _load_upscale}
 
 
 def _bundle_folder(path: Path) -> Path | None:
@@ -295,21 +280,20 @@ class ModelManager:
             except json.JSONDecodeError as err:
                 raise CheckpointError(f"{folder / 'model.json'} is not valid JSON ({err.msg})") from None
         recipe = str(meta.get("recipe", ""))
-        if folder is not None and recipe in IMAGE_LOADERS:
-            try:
-                config = json.loads((folder / "config.json").read_text())
-            except (OSError, json.JSONDecodeError) as err:
-                raise CheckpointError(f"{folder / 'config.json'} cannot be read ({err})") from None
-            loaded = IMAGE_LOADERS[recipe](folder, meta, config)
+        caps = None
+        if folder is not None:
+            if not (folder / "config.json").is_file():
+                raise CheckpointError(f"{folder / 'config.json'} is missing; the bundle is incomplete")
+            caps = capabilities_in(meta, RunConfig.load(folder / "config.json"), folder / "model.json")
+        if caps is not None and caps.task in IMAGE_LOADERS:
+            loaded = IMAGE_LOADERS[caps.task](folder, meta, caps)
             if not loaded:
                 warn(f"{path}: the studio cannot run {recipe} models yet (no pipeline installed); skipped")
                 return None
             loaded[0].step = int(meta.get("step", 0))
             return loaded[0]
         names = list(meta.get("models", {}))
-        if folder is not None and not (
-            recipe in GENERATOR_RECIPES and any(n in names for n in GENERATOR_NAMES)
-        ):
+        if caps is not None and not (caps.can("generate") and any(n in names for n in GENERATOR_NAMES)):
             raise StudioError(
                 f"{path}: the studio does not know what a {recipe or 'unknown'} model with "
                 f"{', '.join(names) or 'no models'} can do"

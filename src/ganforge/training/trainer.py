@@ -450,4 +450,5 @@ class Trainer:
             images_seen=self.step * self.global_batch,
             samples=samples,
             metrics=metrics,
+            capabilities=self.recipe.bundle_capabilities(),
         )
