@@ -34,6 +34,10 @@ IMAGE_KINDS = ("noise", "image", "photo", "gray", "color", "edges", "masked", "l
 class WrongModelError(ConfigError):
     """A verb was given a bundle that cannot do what the verb does; the message names the verb that fits."""
 
+    def __init__(self, message: str, capabilities: Capabilities | None = None):
+        super().__init__(message)
+        self.capabilities = capabilities  # what the model can do, for callers that add advice
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -112,7 +116,7 @@ class Capabilities:
     def require(self, verb: str, source: object = "this model") -> None:
         """Raise WrongModelError unless this bundle can do what `verb` does."""
         if not self.can(VERB_TASKS.get(verb, verb)):
-            raise WrongModelError(self.wrong_verb(verb, source))
+            raise WrongModelError(self.wrong_verb(verb, source), self)
 
     # ---- JSON (model.json)
     def to_dict(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from ganforge import bundle, console
+from ganforge.capabilities import WrongModelError
 from ganforge.config import DataConfig, RunConfig
 from ganforge.errors import CheckpointError, DataError
 from ganforge.models.sgan import SGANMLPClassifier
@@ -124,5 +125,7 @@ def test_bundles_without_the_classifier_are_refused(classifier_bundle, tmp_path)
         step=0,
         images_seen=0,
     )
-    with pytest.raises(CheckpointError, match="holds no classifier .*--model sgan"):
+    with pytest.raises(
+        WrongModelError, match="image generator model, not one that can classify: use ganforge sample"
+    ):
         load_classifier(generator_only)

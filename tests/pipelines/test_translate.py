@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from ganforge import bundle
+from ganforge.capabilities import WrongModelError
 from ganforge.config import DataConfig, RunConfig
 from ganforge.data.derived import apply_mask, luminance
 from ganforge.errors import CheckpointError, ConfigError
@@ -187,7 +188,9 @@ def test_noise_generator_bundle_is_refused(tmp_path):
     cfg = RunConfig(name="d", recipe="dcgan", data=DataConfig(source="mnist-5k", size=8, channels=1))
     spec = ModelSpec("dcgan.G", dict(z_dim=4, img_channels=1, img_size=8, base_channels=2))
     folder = bundle.write_bundle(tmp_path / "b", cfg, {"G_ema": G}, {"G_ema": spec}, None, 1, 8)
-    with pytest.raises(CheckpointError, match="holds no image-to-image generator.*ganforge sample"):
+    with pytest.raises(
+        WrongModelError, match="is an image generator model, not one that can translate: use ganforge sample"
+    ):
         TranslatePipeline.from_bundle(folder)
 
 

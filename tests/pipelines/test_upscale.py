@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
+from ganforge.capabilities import WrongModelError
 from ganforge.data.sr_pairs import downscale
 from ganforge.errors import ConfigError
 from ganforge.metrics.sr_eval import evaluate_sr
@@ -152,8 +153,10 @@ def test_from_bundle_loads_a_trained_sr_model_and_refuses_others(tmp_path):
         step=1,
         images_seen=1,
     )
-    with pytest.raises(Exception, match="not a super-resolution one|does not load"):
-        UpscalePipeline.from_bundle(dcgan)
+    with pytest.raises(
+        WrongModelError, match="is an image generator model, not one that can upscale: use ganforge sample"
+    ):
+        UpscalePipeline.from_bundle(dcgan)  # refused from model.json, before its (wrong) weights load
 
 
 def test_bicubic_baseline_psnr_equals_a_hand_computation():

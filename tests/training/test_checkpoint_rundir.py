@@ -22,3 +22,29 @@ def test_prune_keeps_newest(tmp_path):
     ckpt.prune(tmp_path, keep=2)
     assert [s for s, _ in ckpt.list_checkpoints(tmp_path)] == [10, 15]
     assert ckpt.load_latest(tmp_path)["step"] == 15
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
+def test_a_pickle_holding_code_is_refused_in_plain_words(tmp_path, writer):
+    import pickle
+
+    import torch
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    path = tmp_path / "step-000001.pt"
+    state = {"format": ckpt.FORMAT, "x": Evil()}
+    if writer == "torch.save":
+        torch.save(state, path)
+    else:
+        with open(path, "wb") as f:
+            pickle.dump(state, f)
+    with pytest.raises(ckpt.CheckpointError) as err:
+        ckpt.load_checkpoint(path)
+    assert str(err.value) == (
+        f"{path} holds Python code (a pickle that would run it when loaded), not only tensors; "
+        "it was not loaded. Use checkpoints written by ganforge, or bundles (safetensors)"
+    )

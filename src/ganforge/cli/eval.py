@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ganforge.capabilities import WrongModelError
 from ganforge.console import info, warn
 from ganforge.errors import ConfigError, DataError
 
@@ -127,6 +128,7 @@ def eval_(
             raise ConfigError("give a run, bundle or checkpoint to evaluate, or --real X --fake FOLDER")
         if real is not None and data is not None:
             raise ConfigError("--real and --data both name the reference; give one")
+        _check_generator(model)
         report = evaluate_generator(
             model,
             data=data or real,
@@ -153,6 +155,22 @@ def eval_(
     update_metrics_json(target, step, record["results"], record)
     info(f"wrote {target}")
     _refresh_card(target)
+
+
+def _check_generator(model: str) -> None:
+    """Refuse a model that is not a generator before anything loads, naming what fits instead."""
+    from ganforge.pipelines.loading import model_capabilities
+
+    caps = model_capabilities(model)
+    if caps is None or caps.can("generate"):
+        return
+    if caps.task == "upscale":
+        raise WrongModelError(
+            f"{model} is an {caps.label} model, not a generator: score it with "
+            f"ganforge eval {model} --task sr (PSNR/SSIM against bicubic)",
+            caps,
+        )
+    caps.require("eval", model)
 
 
 def resolve_features(features: str, weights: str | None) -> str:

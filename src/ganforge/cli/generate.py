@@ -55,7 +55,7 @@ def sample(
 
     if scale < 1:
         raise ConfigError("--scale must be at least 1")
-    loaded = load_generator(model, device)
+    loaded = load_generator(model, device, verb="sample")
     result = GeneratePipeline(loaded.G, device, precision)(
         n, seed=seed, class_index=class_index, truncation_psi=truncation
     )
@@ -109,7 +109,7 @@ def interpolate(
         raise ConfigError(f"--out {out}: use a .gif (animation) or .png (strip) file name")
     if fps < 1 or scale < 1:
         raise ConfigError("--fps and --scale must be at least 1")
-    loaded = load_generator(model, device)
+    loaded = load_generator(model, device, verb="interpolate")
     result = InterpolatePipeline(loaded.G, device)(
         seed_list, frames, class_index=class_index, loop=loop, truncation_psi=truncation
     )

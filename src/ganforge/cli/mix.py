@@ -53,7 +53,7 @@ def mix(
     if scale < 1:
         raise ConfigError("--scale must be at least 1")
     row_seeds, col_seeds = _seeds(rows, "--rows"), _seeds(cols, "--cols")
-    loaded = load_generator(model, device)
+    loaded = load_generator(model, device, verb="mix")
     result = StyleMixPipeline(loaded.G, device)(row_seeds, col_seeds, layers, truncation_psi=truncation)
     save_image(result.grid, out, nrow=result.nrow, scale=scale)
     info(f"wrote a {len(row_seeds)}x{len(col_seeds)} style-mixing grid ({layers} layers) to {out}")

@@ -135,7 +135,7 @@ def project(
 
     if fit not in ("crop", "pad"):
         raise ConfigError(f"--fit {fit!r} must be crop or pad")
-    loaded = load_generator(model, device)
+    loaded = load_generator(model, device, verb="project")
     target = load_target(image, loaded.G, fit)
     pipe = ProjectPipeline(loaded.G, device)
     every = max(1, steps // 10)

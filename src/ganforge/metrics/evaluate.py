@@ -208,7 +208,7 @@ def evaluate_generator(
         raise ConfigError(
             f"--n {n}: evaluation needs at least 2 images (10,000 or more for a reportable FID)"
         )
-    loaded = load_generator(source, device)
+    loaded = load_generator(source, device, verb="eval")
     cfg = loaded.config
     if "acc" in chosen and not getattr(loaded.G, "num_classes", 0):
         raise ConfigError("--metrics acc needs a class-conditional model (e.g. --preset cdcgan-mnist)")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganforge.bundle import load_bundle
+from ganforge.bundle import capabilities_of, load_bundle
 from ganforge.data.folder import find_images
 from ganforge.data.images import decode_image
 from ganforge.data.transforms import to_channels
@@ -47,6 +47,7 @@ def load_classifier(
             f"{path} holds no bundle (no model.json); "
             "classify needs a finished `ganforge train --model sgan` run"
         )
+    capabilities_of(folder).require("classify", path)  # names the verb that fits, before weights load
     loaded = load_bundle(folder, device)
     base = "C_base" if baseline else "C"
     name = f"{base}_ema" if f"{base}_ema" in loaded.models else base  # the moving average when exported

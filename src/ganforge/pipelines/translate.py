@@ -85,7 +85,7 @@ class TranslatePipeline:
         cls, path: str | Path, direction: str = "AtoB", device: torch.device | str = "cpu", **kwargs
     ) -> TranslatePipeline:
         """Load a translation bundle (or a run directory holding one) and pick its generator."""
-        from ganforge.bundle import load_bundle
+        from ganforge.bundle import capabilities_of, load_bundle
         from ganforge.registry import load_all
 
         load_all()
@@ -94,6 +94,7 @@ class TranslatePipeline:
             folder = folder / "bundle"
         if not folder.exists():
             raise CheckpointError(f"{path} does not exist; pass a bundle folder or a run directory")
+        capabilities_of(folder).require("translate", path)  # before any weights load
         bundle = load_bundle(folder, device)
         models, recipe = bundle.models, bundle.config.recipe
         if direction not in ("AtoB", "BtoA"):
@@ -247,8 +248,8 @@ def evaluate_bundle(
     """`evaluate` a pix2pix bundle (or run directory) on its config's held-out pairs; what
     `ganforge eval` runs for translation models. Returns {} when the data holds nothing out."""
     pipeline = TranslatePipeline.from_bundle(path, device=device)
-    if pipeline.config is None or pipeline.config.recipe != "pix2pix":
-        raise ConfigError(f"{path} is not a pix2pix model; held-out pairs exist only for pix2pix")
+    if pipeline.config is None or not hasattr(pipeline.config.model, "pairs"):
+        raise ConfigError(f"{path} was not trained on pairs; held-out pairs exist only for paired models")
     pairs = heldout_pairs(pipeline.config, seed)
     if pairs is None:
         return {}

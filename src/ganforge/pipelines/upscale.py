@@ -96,10 +96,10 @@ class UpscalePipeline:
         """From a bundle folder, a run directory (its bundle, or its newest checkpoint) or a checkpoint."""
         from ganforge.pipelines.loading import load_generator
 
-        loaded = load_generator(path, device)
-        if loaded.config.recipe != "srgan" or not hasattr(loaded.G, "scale"):
+        loaded = load_generator(path, device, verb="upscale")  # names the verb that fits otherwise
+        if not hasattr(loaded.G, "scale"):
             raise ConfigError(
-                f"{path} is a {loaded.config.recipe} model, not a super-resolution one; "
+                f"{path} holds no super-resolution generator; "
                 "train one with: ganforge train --preset srgan-x4"
             )
         pipe = cls(loaded.G, loaded.G.scale, device, tile, overlap, precision)

@@ -1,9 +1,12 @@
 """A template for a new family: copy this file to `recipes/<name>.py`, rename, fill in the blanks,
-and import it in `recipes/__init__.py`. It is not imported by ganforge itself.
+and import it in `recipes/__init__.py`. It is not imported by ganforge itself (a test registers it).
 
-A recipe owns three things: its config dataclass (the typed fields ARE the documentation), the
-models it builds through the model registry, and the phases of one training step. The trainer
-does everything else: data, EMA copies, checkpoints, samples, logs, resume, health guard, DDP.
+A recipe owns four things: its config dataclass (the typed fields ARE the documentation), the
+models it builds through the model registry, the phases of one training step, and the
+capabilities of its bundles (what they can do: generate, translate, upscale, classify). The CLI,
+the studio, the model card and the hub read those capabilities and never name a recipe, so
+declaring them is all it takes for the family to be offered everywhere. The trainer does
+everything else: data, EMA copies, checkpoints, samples, logs, resume, health guard, DDP.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ganforge.capabilities import Capabilities
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe
 
 
@@ -27,6 +31,11 @@ class MyConfig:
 
 class MyRecipe(Recipe):  # decorate with @register_recipe("my-family", description="...")
     config_class = MyConfig
+    # What the bundle can do. A noise-to-image generator: `ganforge sample`, interpolate, project and
+    # the studio's generate/breed pages. An image-to-image family would declare e.g.
+    # Capabilities(task="translate", latent_spaces=(), input_kind="gray", label="colorize"), and
+    # override `describe` where its config changes them (see recipes/pix2pix.py, recipes/srgan.py).
+    capabilities = Capabilities(task="generate", latent_spaces=("z",), label="image generator")
 
     def build(self) -> None:
         # Models come from the registry so that bundles can rebuild them from JSON.
@@ -48,9 +57,9 @@ class MyRecipe(Recipe):  # decorate with @register_recipe("my-family", descripti
         return [Phase("D_main", "D", self.d_main), Phase("G_main", "G", self.g_main)]
 
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        # Draw every random number from self.generator so that resume is exact. To run G once a step,
-        # keep these fakes for g_main with self.keep_fakes (see recipes/gan.py).
-        z = torch.randn(batch.real.shape[0], self.config.z_dim, device=self.device, generator=self.generator)
+        # Draw every random number through self.randn (self.generator) so that resume is exact. To run G
+        # once a step, keep these fakes for g_main with self.keep_fakes (see recipes/gan.py).
+        z = self.randn(batch.real.shape[0], self.config.z_dim)
         with torch.no_grad():
             fake = self.G(z)
         loss = (
@@ -60,7 +69,7 @@ class MyRecipe(Recipe):  # decorate with @register_recipe("my-family", descripti
         return loss, {"D_loss": loss.detach()}
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        z = torch.randn(batch.real.shape[0], self.config.z_dim, device=self.device, generator=self.generator)
+        z = self.randn(batch.real.shape[0], self.config.z_dim)
         loss = torch.nn.functional.softplus(-self.D(self.G(z))).mean()
         return loss, {"G_loss": loss.detach()}
 

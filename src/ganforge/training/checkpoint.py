@@ -60,11 +60,33 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for truncated, foreign or malicious files
+        if _holds_code(path, err):  # say so plainly, not torch's advice on how to run it anyway
+            raise CheckpointError(
+                f"{path} holds Python code (a pickle that would run it when loaded), not only tensors; "
+                "it was not loaded. Use checkpoints written by ganforge, or bundles (safetensors)"
+            ) from None
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"checkpoint {path} cannot be loaded safely ({first[:160]})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a ganforge checkpoint (no '{FORMAT}' marker)")
     return state
+
+
+def _holds_code(path: Path, err: Exception) -> bool:
+    """Whether a file torch refused is a pickle that imports or calls something. torch names it for
+    its zip format; a plain pickle is read with pickletools, which runs nothing."""
+    if "Unsupported global" in str(err):
+        return True
+    import pickletools
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        return False
+    calls = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
+    try:
+        return any(op.name in calls for op, _, _ in pickletools.genops(path.read_bytes()))
+    except Exception:  # noqa: BLE001 - not a pickle at all: damaged, reported as such
+        return False
 
 
 def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
