@@ -88,12 +88,13 @@ def write_bundle(
 
 def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
     classes = meta["class_names"]
-    conditional = bool(getattr(config.model, "conditional", False))
+    caps = capabilities_in(meta, config)
+    conditional = caps.conditional
     d = config.data
     lines = [
         f"# {config.name}",
         "",
-        f"A `{config.recipe}` generator trained with [ganforge](https://pypi.org/project/ganforge/).",
+        f"A `{config.recipe}` {caps.label} model trained with [ganforge](https://pypi.org/project/ganforge/).",
         "",
         "![samples](samples.png)",
         "",
@@ -105,7 +106,7 @@ def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
         f"| loss | {getattr(config.model, 'loss', 'n/a')} |",
         f"| weights | {', '.join(f'`{n}.safetensors`' for n in meta['models'])} |",
     ]
-    if conditional and classes:
+    if (conditional or caps.can("classify")) and classes:
         lines.append(f"| classes | {', '.join(map(str, classes))} |")
     metrics = meta.get("metrics") or {}
     if metrics:
@@ -121,7 +122,7 @@ def model_card(config: RunConfig, meta: dict[str, Any]) -> str:
         "## Use",
         "",
         "```",
-        *usage_lines(capabilities_in(meta, config)),
+        *usage_lines(caps),
         "```",
         "",
         "The full training config is in `config.json`; `ganforge train --resume` needs the run directory.",

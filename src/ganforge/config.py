@@ -90,11 +90,13 @@ class TrainConfig:
             raise ConfigError(f"train.global_batch={self.global_batch} must be at least 1 (or null)")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("train.threads must be at least 1 (or null)")
-        from ganforge.training.speed import MEMORY_FORMATS, PRECISIONS
+        from ganforge.training.speed import MEMORY_FORMATS, check_precision
 
-        for key, allowed in (("precision", PRECISIONS), ("memory_format", MEMORY_FORMATS)):
-            if getattr(self, key) not in allowed:
-                raise ConfigError(f"train.{key}={getattr(self, key)!r} is not one of {', '.join(allowed)}")
+        check_precision(self.precision, "train.precision")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise ConfigError(
+                f"train.memory_format={self.memory_format!r} is not one of {', '.join(MEMORY_FORMATS)}"
+            )
         self._validate_eval()
         self.health.validate()
 

@@ -6,6 +6,18 @@ from typing import Annotated
 
 import typer
 
+
+def check_precision_option(value: str | None) -> str | None:
+    """Refuse a bad --precision while parsing, before any model loads (the one precision check)."""
+    from ganforge.training.speed import check_precision
+
+    return value if value is None else check_precision(value)
+
+
 Precision = Annotated[
-    str, typer.Option(help="fp32 (same pixels everywhere), bf16 (~1.5-2x faster where native), auto")
+    str,
+    typer.Option(
+        help="fp32 (same pixels everywhere), bf16 (~1.5-2x faster where native), auto",
+        callback=check_precision_option,
+    ),
 ]

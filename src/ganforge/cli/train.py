@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ganforge.cli.options import check_precision_option
 from ganforge.config import RunConfig, apply_overrides
 from ganforge.console import info
 from ganforge.errors import ConfigError
@@ -40,6 +41,7 @@ FLAG_KEYS = {
     "eval_every": "train.eval_every",
     "eval_metrics": "train.eval_metrics",
     "eval_n": "train.eval_n",
+    "precision": "train.precision",
 }
 
 
@@ -139,6 +141,13 @@ def train(
         str | None, typer.Option("--eval-metrics", help="metrics during training, e.g. kid or fid,kid")
     ] = None,
     eval_n: Annotated[int | None, typer.Option("--eval-n", help="images per evaluation (2000)")] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="autocast of training passes: auto (bf16 where native), fp32, bf16",
+            callback=check_precision_option,
+        ),
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override any config key: --set model.lr_d=1e-4")
     ] = None,
@@ -166,30 +175,12 @@ def train(
     from ganforge.training import distributed as dist_utils
     from ganforge.training.trainer import Trainer
 
-    flags = dict(
-        size=size,
-        fit=fit,
-        steps=steps,
-        batch_size=batch_size,
-        global_batch=global_batch,
-        seed=seed,
-        device=device,
-        name=name,
-        conditional=conditional,
-        data_a=data_a,
-        data_b=data_b,
-        pairs=pairs,
-        direction=direction,
-        scale=scale,
-        stage=stage,
-        augment=augment,
-        labeled_list=labeled_list,
-        baseline=baseline,
-        labels=_number(labels, "--labels") if labels is not None else None,
-        eval_every=eval_every,
-        eval_metrics=[m.strip() for m in eval_metrics.split(",")] if eval_metrics is not None else None,
-        eval_n=eval_n,
-    )
+    given = locals()
+    flags = {flag: given[flag] for flag in FLAG_KEYS}  # each flag's value; None: not given
+    if labels is not None:
+        flags["labels"] = _number(labels, "--labels")
+    if eval_metrics is not None:
+        flags["eval_metrics"] = [m.strip() for m in eval_metrics.split(",")]
     if resume:
         changed = [
             f"--{k.replace('_', '-')}"

@@ -72,12 +72,12 @@ class GeneratePipeline:
         """`precision`: "fp32" (the default: the same pixels on every machine), "bf16" (about 2x
         faster on CPUs with native bf16 and on GPUs; a few pixel values move by one level) or
         "auto" (bf16 where native)."""
-        from ganforge.training.speed import inference_dtype
+        from ganforge.training.speed import inference_mode
 
         self.device = torch.device(device)
-        self.amp_dtype = inference_dtype(precision, self.device)
+        self.amp_dtype, channels_last = inference_mode(precision, self.device)
         self.G = G.to(device).eval()
-        if self.amp_dtype is not None:
+        if channels_last:
             self.G.to(memory_format=torch.channels_last)
 
     @torch.no_grad()

@@ -170,7 +170,13 @@ class Recipe:
 
     # ---- optional
     def begin_step(self, step: int, total_steps: int) -> None:
-        """Called before every step: schedules (fade-in, learning-rate decay) live here."""
+        """Called before every step: schedules other than learning rates (fade-in) live here."""
+
+    def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
+        """The learning-rate schedule: optimizer `optimizer` runs step `step` at its initial rate times
+        this factor. The trainer is the only writer of learning rates: it multiplies this factor with
+        its own health scale (lowered after a rollback) before every step. Default: constant."""
+        return 1.0
 
     def preview(self, models: dict[str, nn.Module], inputs: dict[str, Any]) -> torch.Tensor:
         """Images for a preview grid; `models` has EMA copies in place of their sources."""

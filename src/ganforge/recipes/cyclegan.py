@@ -81,32 +81,6 @@ def lr_factor(step: int, total_steps: int, decay_start: float) -> float:
     return 1.0 - max(0, step - constant) / (decaying + 1)
 
 
-class LinearDecay:
-    """Applies `lr_factor` to a recipe's optimizers in `begin_step`, on top of whatever scale the
-    trainer set (the health guard lowers every rate after a rollback). After a checkpoint load the
-    trainer resets each rate to base * its scale, which is read back here, so resume is exact."""
-
-    def __init__(self, optimizers: dict[str, torch.optim.Optimizer], decay_start: float):
-        self.optimizers = optimizers
-        self.decay_start = decay_start
-        self.base = {k: [g["lr"] for g in o.param_groups] for k, o in optimizers.items()}
-        self.outer = {k: [1.0] * len(v) for k, v in self.base.items()}
-        self.last: dict[str, list[float]] | None = None  # rates set last time; None: re-read the scale
-
-    def apply(self, step: int, total_steps: int) -> float:
-        factor = lr_factor(step, total_steps, self.decay_start)
-        for name, opt in self.optimizers.items():
-            for i, group in enumerate(opt.param_groups):
-                if self.last is None or group["lr"] != self.last[name][i]:
-                    self.outer[name][i] = group["lr"] / self.base[name][i]  # set from outside
-                group["lr"] = self.base[name][i] * self.outer[name][i] * factor
-        self.last = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
-        return factor
-
-    def reset(self) -> None:
-        self.last = None
-
-
 @register_recipe("cyclegan", description="CycleGAN (Zhu et al. 2017): unpaired translation, two ResNet Gs")
 class CycleGANRecipe(Recipe):
     capabilities = Capabilities(
@@ -155,13 +129,13 @@ class CycleGANRecipe(Recipe):
         d_params = [*self.D_A.parameters(), *self.D_B.parameters()]
         self.optimizers["G"] = torch.optim.Adam(g_params, lr=cfg.lr_g, betas=cfg.betas)
         self.optimizers["D"] = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=cfg.betas)
-        self.schedule = LinearDecay(self.optimizers, cfg.decay_start)
         self.pool_A = ImagePool(cfg.pool_size)  # fakes of domain A (G_BA's outputs), for D_A
         self.pool_B = ImagePool(cfg.pool_size)
         self._fakes: tuple[torch.Tensor, torch.Tensor] | None = None  # (fake_A, fake_B) of this step
 
-    def begin_step(self, step: int, total_steps: int) -> None:
-        self.schedule.apply(step, total_steps)
+    def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
+        """Constant, then linear decay toward 0 (`lr_factor` above); the trainer applies it."""
+        return lr_factor(step, total_steps, self.config.decay_start)
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config
@@ -228,7 +202,6 @@ class CycleGANRecipe(Recipe):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pool_A.load_state_dict(state["pool_A"])
         self.pool_B.load_state_dict(state["pool_B"])
-        self.schedule.reset()  # the trainer resets the rates after loading; re-read them next step
         self._fakes = None
 
 

@@ -192,7 +192,6 @@ class SRGANRecipe(Recipe):
                 cfg.perceptual = self.content.network  # "auto" resolved: config.json names what was used
                 if self.rank == 0:
                     info(f"perceptual loss features: {self.content.name}")
-        self.decay_applied = 1.0  # learning-rate factor applied by begin_step (not checkpointed: see there)
         self._pair_cache: tuple[Batch, torch.Tensor, torch.Tensor] | None = None
 
     def _init_generator(self, path: str, g_kwargs: dict[str, Any]) -> None:
@@ -230,23 +229,12 @@ class SRGANRecipe(Recipe):
 
     # ------------------------------------------------------------------ training
 
-    def begin_step(self, step: int, total_steps: int) -> None:
+    def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
         """From step `lr_decay_step` on, every learning rate is 10x lower (the paper's gan stage).
-
         A fixed step, not a fraction of the run, so that extending a run with --steps keeps its
-        schedule. The factor is applied on top of whatever the trainer set (its health guard scales
-        rates), and is reapplied after a resume or rollback, because the trainer then resets them.
-        """
+        schedule; the trainer multiplies in its health scale."""
         decay = self.config.lr_decay_step
-        target = 0.1 if decay and step >= decay else 1.0
-        if target != self.decay_applied:
-            for opt in self.optimizers.values():
-                for group in opt.param_groups:
-                    group["lr"] = group["lr"] * (target / self.decay_applied)
-            self.decay_applied = target
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.decay_applied = 1.0  # the trainer resets learning rates to base * lr_scale after loading
+        return 0.1 if decay and step >= decay else 1.0
 
     def pairs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(LR, HR) float pairs for this step: random HR crops and their bicubic downscaling.

@@ -97,21 +97,40 @@ def all_finite(tensors: list[torch.Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack(norms)).all())
 
 
-def inference_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The pipelines' `--precision`: autocast_dtype, with a ConfigError naming the choices."""
+def check_precision(precision: str, where: str = "--precision") -> str:
+    """The one check of a precision setting: train.precision, `train --precision` and every
+    pipeline's `--precision` (`where` names the one given)."""
     from ganforge.errors import ConfigError
 
     if precision not in PRECISIONS:
-        raise ConfigError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    return autocast_dtype(precision, device)
+        raise ConfigError(
+            f"{where} {precision!r} is not one of {', '.join(PRECISIONS)} "
+            "(fp32: the same pixels everywhere; bf16: faster where native; auto: bf16 where native)"
+        )
+    return precision
+
+
+def inference_mode(precision: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
+    """The one decision of every pipeline's (autocast dtype, channels_last): bf16 ("bf16", or "auto"
+    where native) runs in channels_last memory, where bf16 convolutions are fast; fp32 stays
+    contiguous float32, the reference path."""
+    dtype = autocast_dtype(check_precision(precision), device)
+    return dtype, dtype is not None
+
+
+def inference_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of `inference_mode`."""
+    return inference_mode(precision, device)[0]
 
 
 def inference_runner(model: nn.Module, device: torch.device, precision: str):  # noqa: ANN201
     """`model` itself for "fp32"; for "bf16" (or "auto" where native) a function that calls it under
     autocast and returns float32, so tiling and blending code stays in float32."""
-    dtype = inference_dtype(precision, device)
+    dtype, channels_last = inference_mode(precision, device)
     if dtype is None:
         return model
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
 
     def run(*args: object, **kwargs: object) -> torch.Tensor:
         with autocast(device, dtype):

@@ -193,9 +193,14 @@ class Trainer:
 
     def _set_lr_scale(self, scale: float) -> None:
         self.lr_scale = scale
+        self._apply_lrs()
+
+    def _apply_lrs(self) -> None:
+        """The one place learning rates are written: initial rate x health scale x recipe schedule."""
         for name, opt in self.recipe.optimizers.items():
+            factor = self.recipe.lr_factor(name, self.step, self.cfg.train.steps)
             for group, base in zip(opt.param_groups, self.base_lrs[name], strict=True):
-                group["lr"] = base * scale
+                group["lr"] = base * self.lr_scale * factor
 
     def save_checkpoint(self) -> Path | None:
         if not self.dist.is_main:
@@ -211,6 +216,7 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """One step: every phase whose interval divides the step. Raises NonFiniteError on NaN/inf."""
         self.recipe.begin_step(self.step, self.cfg.train.steps)
+        self._apply_lrs()
         batch = next(self.stream)
         batch.extra = {name: next(stream) for name, stream in self.streams.items() if name != "main"}
         logs: dict[str, torch.Tensor] = {}
@@ -276,7 +282,7 @@ class Trainer:
             raise TrainingDiverged(
                 f"training diverged at step {failed_step} ({reason}) after {self.rollbacks} rollbacks; "
                 f"checkpoints in {self.run_dir / 'checkpoints'} are intact: lower the learning rates "
-                f"(--set model.lr_d=...), raise train.health.max_retries, or try --set model.loss=hinge"
+                f"({self._lr_advice()}), raise train.health.max_retries, or try --set model.loss=hinge"
             )
         state = ckpt.load_latest(self.run_dir / "checkpoints", self.device)
         if state is None:
@@ -294,6 +300,12 @@ class Trainer:
         )
         if logger is not None:
             logger.event(failed_step, "rollback", reason=reason, to_step=self.step, lr_scale=scale)
+
+    def _lr_advice(self) -> str:
+        """`--set model.<key>=...` for this family's own learning-rate keys (their names differ)."""
+        keys = [k for k in vars(self.cfg.model) if k == "lr" or k.startswith("lr_")]
+        keys = [k for k in keys if isinstance(getattr(self.cfg.model, k), float)][:2]
+        return " ".join(f"--set model.{k}=..." for k in keys) or "see the family's config"
 
     def _examples(self, n: int) -> Batch:
         """The first n training items of each stream (CPU, float), for fixed preview grids."""

@@ -1,0 +1,30 @@
+"""`ganforge train --precision`, checked by the one precision check every pipeline uses (issue #20)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ganforge.cli.app import app, main
+
+runner = CliRunner()
+
+
+def test_train_takes_precision_like_the_pipelines():
+    result = runner.invoke(app, ["train", "--precision", "bf16", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["train"]["precision"] == "bf16"
+    result = runner.invoke(app, ["train", "--dry-run"])
+    assert json.loads(result.stdout)["train"]["precision"] == "auto"  # the config's default stays
+
+
+@pytest.mark.parametrize("verb", [["train", "--dry-run"], ["sample", "nowhere"]])
+def test_one_message_for_a_bad_precision(verb, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*verb, "--precision", "fp16"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: --precision 'fp16' is not one of auto, fp32, bf16 "
+        "(fp32: the same pixels everywhere; bf16: faster where native; auto: bf16 where native)"
+    )
