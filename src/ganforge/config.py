@@ -321,3 +321,9 @@ def apply_overrides(cfg: RunConfig, assignments: list[str]) -> RunConfig:
     for assignment in assignments:
         cfg = apply_override(cfg, assignment)
     return cfg
+
+
+def learning_rate_keys(model: Any) -> list[str]:
+    """A family's learning-rate keys in its model config: `lr`, or `lr_g` and `lr_d` (`lr_c` for a
+    classifier). What `train --lr` sets and what the trainer's divergence advice names."""
+    return [k for k, v in vars(model).items() if (k == "lr" or k.startswith("lr_")) and isinstance(v, float)]

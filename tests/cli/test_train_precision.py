@@ -28,3 +28,22 @@ def test_one_message_for_a_bad_precision(verb, capsys):
         "error: --precision 'fp16' is not one of auto, fp32, bf16 "
         "(fp32: the same pixels everywhere; bf16: faster where native; auto: bf16 where native)"
     )
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--preset", "dcgan-mnist"], {"lr_g": 5e-4, "lr_d": 5e-4}),
+        (["--model", "stylegan"], {"lr": 5e-4}),
+        (["--model", "sgan"], {"lr_g": 5e-4, "lr_c": 5e-4}),
+    ],
+)
+def test_lr_sets_every_learning_rate_of_the_family(args, expected):
+    """One flag for every family, whatever its config calls its rates."""
+    result = runner.invoke(app, ["train", *args, "--lr", "5e-4", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    model = json.loads(result.stdout)["model"]
+    assert {k: model[k] for k in expected} == expected
+    assert not any(
+        k.startswith("lr") and k not in expected and isinstance(v, float) for k, v in model.items()
+    )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ganforge.cli.options import check_precision_option
-from ganforge.config import RunConfig, apply_overrides
+from ganforge.config import RunConfig, apply_overrides, learning_rate_keys
 from ganforge.console import info
 from ganforge.errors import ConfigError
 from ganforge.presets import DEFAULT_PRESET, get_preset
@@ -42,6 +42,7 @@ FLAG_KEYS = {
     "eval_metrics": "train.eval_metrics",
     "eval_n": "train.eval_n",
     "precision": "train.precision",
+    "lr": "model.lr",  # every learning rate of the family (model.lr, or model.lr_g and model.lr_d, ...)
 }
 
 
@@ -81,13 +82,13 @@ def build_config(
     for flag, value in flags.items():
         if value is None:
             continue
-        key = FLAG_KEYS[flag]
-        if not _has_key(cfg, key):
+        keys = [f"model.{k}" for k in learning_rate_keys(cfg.model)] if flag == "lr" else [FLAG_KEYS[flag]]
+        if not keys or not all(_has_key(cfg, key) for key in keys):
             raise ConfigError(
                 f"--{flag.replace('_', '-')} does not apply to recipe {cfg.recipe!r}; "
                 "see `ganforge models list`"
             )
-        sets.append(f"{key}={json.dumps(value)}")
+        sets += [f"{key}={json.dumps(value)}" for key in keys]
     return apply_overrides(cfg, sets + list(overrides))
 
 
@@ -141,6 +142,9 @@ def train(
         str | None, typer.Option("--eval-metrics", help="metrics during training, e.g. kid or fid,kid")
     ] = None,
     eval_n: Annotated[int | None, typer.Option("--eval-n", help="images per evaluation (2000)")] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="every learning rate of the family (model.lr, or lr_g and lr_d)")
+    ] = None,
     precision: Annotated[
         str | None,
         typer.Option(

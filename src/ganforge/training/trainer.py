@@ -303,8 +303,9 @@ class Trainer:
 
     def _lr_advice(self) -> str:
         """`--set model.<key>=...` for this family's own learning-rate keys (their names differ)."""
-        keys = [k for k in vars(self.cfg.model) if k == "lr" or k.startswith("lr_")]
-        keys = [k for k in keys if isinstance(getattr(self.cfg.model, k), float)][:2]
+        from ganforge.config import learning_rate_keys
+
+        keys = learning_rate_keys(self.cfg.model)
         return " ".join(f"--set model.{k}=..." for k in keys) or "see the family's config"
 
     def _examples(self, n: int) -> Batch:
