@@ -98,3 +98,16 @@ def test_a_run_without_a_bundle_is_checked_from_its_config(runs, capsys, tmp_pat
     (run / "config.json").write_bytes((runs["colorize"] / "config.json").read_bytes())
     line = error_line(capsys, "sample", run, "--out", tmp_path / "g.png")
     assert line.endswith(f"is a colorize model, not one that can generate: use ganforge translate {run} ...")
+
+
+def test_models_list_shows_the_verb_each_family_declares(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["models", "list"])
+    assert exit_.value.code in (0, None)
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[3].strip()
+        for line in capsys.readouterr().out.splitlines()
+        if line.count("│") == 4 and line.split("│")[1].strip()
+    }
+    assert rows["pix2pix"] == "translate: ganforge translate" and rows["srgan"] == "upscale: ganforge upscale"
+    assert rows["dcgan"] == "generate: ganforge sample" and rows["sgan"] == "classify: ganforge classify"

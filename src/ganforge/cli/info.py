@@ -72,9 +72,11 @@ def models_list() -> None:
     from ganforge.registry import MODELS, RECIPES, load_all
 
     load_all()
-    table = Table("recipe", "description")
+    table = Table("recipe", "description", "its bundles")
     for entry in RECIPES:
-        table.add_row(entry.name, entry.meta.get("description", ""))
+        caps = getattr(entry.obj, "capabilities", None)  # declared once by the recipe
+        use = f"{caps.task}: ganforge {caps.verb}" if caps is not None else ""
+        table.add_row(entry.name, entry.meta.get("description", ""), use)
     _print(table)
     table = Table("network", "class")
     for entry in MODELS:
