@@ -97,6 +97,11 @@ class Capabilities:
         """A style-based generator (W space: truncation, per-layer styles)."""
         return "w" in self.latent_spaces
 
+    @property
+    def a_label(self) -> str:
+        """The label with its article: "a colorize", "an x4 super-resolution"."""
+        return f"{'an' if self.label[:1].lower() in 'aeiox' else 'a'} {self.label}"
+
     def can(self, task: str) -> bool:
         return task in self.tasks
 
@@ -107,9 +112,8 @@ class Capabilities:
     def wrong_verb(self, verb: str, source: object = "this model") -> str:
         """One line for a verb given a bundle that cannot serve it, naming the verb that fits."""
         need = VERB_TASKS.get(verb, verb)
-        article = "an" if self.label[:1].lower() in "aeiox" else "a"
         return (
-            f"{source} is {article} {self.label} model, not one that can {need}: "
+            f"{source} is {self.a_label} model, not one that can {need}: "
             f"use ganforge {self.verb} {source} ..."
         )
 

@@ -111,3 +111,12 @@ def test_models_list_shows_the_verb_each_family_declares(capsys):
     }
     assert rows["pix2pix"] == "translate: ganforge translate" and rows["srgan"] == "upscale: ganforge upscale"
     assert rows["dcgan"] == "generate: ganforge sample" and rows["sgan"] == "classify: ganforge classify"
+
+
+def test_eval_task_sr_on_a_model_that_does_not_upscale(runs, capsys):
+    run = runs["colorize"]
+    line = error_line(capsys, "eval", run, "--task", "sr")
+    assert (
+        line
+        == f"error: {run} is a colorize model, not a super-resolution one: it runs with ganforge translate"
+    )

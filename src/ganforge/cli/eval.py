@@ -96,6 +96,7 @@ def eval_(
 
         if model is None:
             raise ConfigError("--task sr needs an srgan run directory, bundle or checkpoint")
+        _check_task(model, "sr")
         evaluate_task(model, data, size, n, batch_size, device, out or default_out(model), progress)
         return
     if kid_subsets < 1 or kid_subset_size < 2:
@@ -128,7 +129,7 @@ def eval_(
             raise ConfigError("give a run, bundle or checkpoint to evaluate, or --real X --fake FOLDER")
         if real is not None and data is not None:
             raise ConfigError("--real and --data both name the reference; give one")
-        _check_generator(model)
+        _check_task(model, "gen")
         report = evaluate_generator(
             model,
             data=data or real,
@@ -157,20 +158,26 @@ def eval_(
     _refresh_card(target)
 
 
-def _check_generator(model: str) -> None:
-    """Refuse a model that is not a generator before anything loads, naming what fits instead."""
+def _check_task(model: str, task: str) -> None:
+    """`eval` scores generators (--task gen) and super-resolution models (--task sr): refuse any other
+    kind before anything loads, with the command that fits."""
     from ganforge.pipelines.loading import model_capabilities
 
     caps = model_capabilities(model)
-    if caps is None or caps.can("generate"):
+    if caps is None:
         return
-    if caps.task == "upscale":
+    kind = f"{model} is {caps.a_label} model"
+    if task == "sr" and not caps.can("upscale"):
+        fits = "drop --task sr" if caps.can("generate") else f"it runs with ganforge {caps.verb}"
+        raise WrongModelError(f"{kind}, not a super-resolution one: {fits}", caps)
+    if task == "gen" and caps.can("upscale"):
         raise WrongModelError(
-            f"{model} is an {caps.label} model, not a generator: score it with "
-            f"ganforge eval {model} --task sr (PSNR/SSIM against bicubic)",
+            f"{kind}, not a generator: score it with ganforge eval {model} --task sr "
+            "(PSNR/SSIM against bicubic)",
             caps,
         )
-    caps.require("eval", model)
+    if task == "gen":
+        caps.require("eval", model)
 
 
 def resolve_features(features: str, weights: str | None) -> str:
