@@ -118,11 +118,6 @@ def inference_mode(precision: str, device: torch.device) -> tuple[torch.dtype | 
     return dtype, dtype is not None
 
 
-def inference_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of `inference_mode`."""
-    return inference_mode(precision, device)[0]
-
-
 def inference_runner(model: nn.Module, device: torch.device, precision: str):  # noqa: ANN201
     """`model` itself for "fp32"; for "bf16" (or "auto" where native) a function that calls it under
     autocast and returns float32, so tiling and blending code stays in float32."""
