@@ -2,8 +2,8 @@
 
 The stand-ins are registered only while the studio tests run (package scope), so that no other
 test sees them in the registries. Their bundles are written with `ganforge.bundle.write_bundle` and
-served through the studio's loader table (`IMAGE_LOADERS`, by capability task), in which the stand-ins
-take the place of the real pipelines for their own recipe only.
+served through the studio's loader table (`IMAGE_LOADERS`), where an entry under the stand-in recipe's
+name replaces the real pipelines for that recipe alone.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ class StandInRecipe(Recipe):
             return Capabilities("upscale", latent_spaces=(), input_kind="low-res", scale=2, label="x2 test")
         if config.task == "inpaint":
             return Capabilities("translate", latent_spaces=(), input_kind="masked", label="inpainting test")
+        if config.task == "colorize":
+            return Capabilities("translate", latent_spaces=(), input_kind="gray", label="colorize test")
         return Capabilities("translate", latent_spaces=(), directions=("AtoB", "BtoA"), input_kind="image")
 
 
@@ -121,13 +123,7 @@ def registered():
         mp.setitem(MODELS._entries, "studio_test.pointwise", Entry("studio_test.pointwise", PointwiseNet))
         mp.setitem(MODELS._entries, "studio_test.style", Entry("studio_test.style", TinyStyleG))
         mp.setitem(RECIPES._entries, STAND_IN, Entry(STAND_IN, StandInRecipe))
-        for task, real_loader in list(IMAGE_LOADERS.items()):
-
-            def loader(folder, meta, caps, real_loader=real_loader):
-                use = load_stand_in if meta["recipe"] == STAND_IN else real_loader
-                return use(folder, meta, caps)
-
-            mp.setitem(IMAGE_LOADERS, task, loader)
+        mp.setitem(IMAGE_LOADERS, STAND_IN, load_stand_in)
         yield
 
 

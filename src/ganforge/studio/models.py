@@ -163,7 +163,8 @@ class ImageModel:
 
 
 # capability task -> loader(bundle folder, model.json, capabilities) -> image models ([] when its
-# pipeline is absent)
+# pipeline is absent). An entry under a recipe's name replaces its task's loader for that recipe
+# alone (test stand-ins, families served without a pipeline).
 ImageLoader = Callable[[Path, dict[str, Any], Capabilities], list[ImageModel]]
 
 
@@ -285,8 +286,9 @@ class ModelManager:
             if not (folder / "config.json").is_file():
                 raise CheckpointError(f"{folder / 'config.json'} is missing; the bundle is incomplete")
             caps = capabilities_in(meta, RunConfig.load(folder / "config.json"), folder / "model.json")
-        if caps is not None and caps.task in IMAGE_LOADERS:
-            loaded = IMAGE_LOADERS[caps.task](folder, meta, caps)
+        loader = IMAGE_LOADERS.get(recipe) or IMAGE_LOADERS.get(caps.task if caps is not None else "")
+        if caps is not None and loader is not None:
+            loaded = loader(folder, meta, caps)
             if not loaded:
                 warn(f"{path}: the studio cannot run {recipe} models yet (no pipeline installed); skipped")
                 return None
