@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ganforge.bundle import capabilities_of, derive_capabilities, load_bundle
+from ganforge.bundle import build_checked, capabilities_of, derive_capabilities, load_bundle
 from ganforge.capabilities import Capabilities
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError
@@ -99,7 +99,7 @@ def _from_checkpoint(
     name = "G_ema" if "G_ema" in state["models"] else "G"
     if "G" not in specs:
         raise CheckpointError(f"{source} holds no generator")
-    G = ModelSpec.from_dict(specs["G"]).build()
+    G = build_checked(ModelSpec.from_dict(specs["G"]), f"{source} (G)")  # sizes checked before allocating
     G.load_state_dict(state["models"][name])
     G = G.to(device).eval().requires_grad_(False)
     return LoadedGenerator(G, config, None, source, int(state["step"]), caps)
