@@ -128,7 +128,8 @@ def load_directions(folder: str | Path, facts: GeneratorFacts | None = None) -> 
         raise CheckpointError(f"{index_path} is not a {DIRECTIONS_FORMAT} file")
     if index.get("version") != DIRECTIONS_VERSION:
         raise CheckpointError(
-            f"{index_path} has version {index.get('version')!r}; this ganforge reads version {DIRECTIONS_VERSION}"
+            f"{index_path} has version {index.get('version')!r}; "
+            f"this ganforge reads version {DIRECTIONS_VERSION}"
         )
     entries = index.get("directions")
     if not isinstance(entries, list):
@@ -210,7 +211,8 @@ def _check_against(d: Direction, facts: GeneratorFacts, where: Path) -> None:
     if d.space == "class":
         if d.vector.numel() != facts.num_classes:
             raise CheckpointError(
-                f"{where}: class gene {d.name!r} has {d.vector.numel()} classes; the model has {facts.num_classes}"
+                f"{where}: class gene {d.name!r} has {d.vector.numel()} classes; "
+                f"the model has {facts.num_classes}"
             )
         return
     if d.space != facts.space or d.vector.numel() != facts.latent_dim:
