@@ -47,6 +47,7 @@ class EditRequest(BaseModel):
     class_index: int | None = Field(None, alias="class", description="the image's class (conditional models)")
     genes: Genes = Field(default_factory=dict, description='strength per direction, e.g. {"pca:0": 2.0}')
     layers: str | None = Field(None, max_length=32, description="style-based: coarse, middle or fine")
+    truncation: float | None = Field(None, ge=0.0, le=2.0, description="psi, where the model has truncation")
 
 
 class GeneParent(BaseModel):
@@ -110,7 +111,15 @@ def _model(request: Request, name: str | None) -> GeneratorModel:
     return model
 
 
-def _edit(pipe: Any, seed: int | None, latent: Any, class_index: int | None, genes: dict, layers: str | None):
+def _edit(
+    pipe: Any,
+    seed: int | None,
+    latent: Any,
+    class_index: int | None,
+    genes: dict,
+    layers: str | None,
+    truncation: float | None = None,
+):
     """One edited image (1, C, H, W) and its checked genes; bad input is a 422."""
     try:
         genes = pipe.check_genes(genes)
@@ -124,6 +133,7 @@ def _edit(pipe: Any, seed: int | None, latent: Any, class_index: int | None, gen
             class_index=class_index,
             genes=genes,
             layers=layers,
+            truncation_psi=truncation,
         )
     except ConfigError as err:
         raise StudioError(str(err), status=422) from None
@@ -160,7 +170,9 @@ async def _run_edit(body: EditRequest, request: Request) -> tuple[torch.Tensor, 
     pipe = edit_pipeline(model)
     seed = 0 if body.seed is None and body.latent is None else body.seed
     queue = request.app.state.queue
-    return await queue.run(lambda: _edit(pipe, seed, body.latent, body.class_index, body.genes, body.layers))
+    return await queue.run(
+        lambda: _edit(pipe, seed, body.latent, body.class_index, body.genes, body.layers, body.truncation)
+    )
 
 
 @router.post("/edit", summary="An image edited by gene values (JSON with a PNG data URL)")
