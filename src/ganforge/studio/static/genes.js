@@ -30,7 +30,7 @@ function slider(name, label, min, max, step) {
     output.textContent = input.value;
     schedule();
   });
-  return make("label", { class: "gene" }, make("span", {}, label), input, output);
+  return make("div", { class: "gene" }, make("label", {}, `${label} `, input), " ", output);
 }
 
 async function loadDirections(model) {
@@ -62,7 +62,7 @@ async function build() {
   }
   const reset = make("button", { type: "button" }, "Reset genes");
   reset.addEventListener("click", () => { build(); });
-  const img = make("img", { id: "genes-result", alt: "the image edited by its genes" });
+  const img = make("img", { id: "genes-result", alt: "the image edited by its genes", width: "256", height: "256" });
   const note = make("p", { id: "genes-note", class: "hint", "aria-live": "polite" });
   panel.append(sliders, reset, make("figure", {}, img, note));
   render();
