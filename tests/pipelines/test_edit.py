@@ -178,4 +178,3 @@ def test_a_thickness_direction_fitted_on_digits_raises_the_score_along_the_slide
         scores = classifier.scores(pipe.strip("thick", [-2, -1, 0, 1, 2], seed=seed).images)[:, 1]
         rising += bool((scores[1:] > scores[:-1]).all())
     assert rising >= 24  # most seeds (measured: ~78%)
-
