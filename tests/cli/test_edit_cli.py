@@ -152,3 +152,53 @@ def test_a_bundle_without_directions_and_a_bad_method(tmp_path, capsys):
     assert code == 1 and "--method 'ica': use one of pca, sefa, classes, labels" in err
     code, _, err = run_cli(["directions", str(run), "--method", "labels"], capsys)
     assert code == 1 and "--method labels needs --data" in err
+
+
+def test_a_style_based_run_edits_in_w_by_layer_group(tmp_path, capsys):
+    from ganforge.config import DataConfig, RunConfig, TrainConfig
+    from ganforge.recipes.stylegan import StyleGANConfig
+
+    cfg = RunConfig(
+        name="tiny-stylegan",
+        recipe="stylegan",
+        data=DataConfig(source="tiny", size=16),
+        train=TrainConfig(
+            steps=2, batch_size=8, log_every=2, sample_every=4, checkpoint_every=4, n_samples=8, device="cpu"
+        ),
+        model=StyleGANConfig(z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, max_channels=8),
+    ).validate()
+    run = tmp_path / "style"
+    Trainer(cfg, run, data=tiny_images(size=16, channels=3), progress=False, tensorboard=False).fit()
+    assert run_cli(["directions", str(run), "--method", "pca", "--k", "3", "--n", "100"], capsys)[0] == 0
+    code, _, err = run_cli(
+        ["directions", str(run), "--method", "sefa", "--k", "2", "--layers", "coarse"], capsys
+    )
+    assert code == 0, err
+    _, listing, _ = run_cli(["directions", str(run), "--list"], capsys)
+    rows = [line.split() for line in listing.strip().splitlines()]
+    assert [(r[0], r[2], r[6]) for r in rows] == [
+        ("pca:0", "w", "all"),
+        ("pca:1", "w", "all"),
+        ("pca:2", "w", "all"),
+        ("sefa:0", "w", "coarse"),
+        ("sefa:1", "w", "coarse"),
+    ]
+    outs = {}
+    for layers in ("coarse", "fine"):
+        outs[layers] = tmp_path / f"{layers}.png"
+        args = [
+            "edit",
+            str(run),
+            "--seed",
+            "1",
+            "--apply",
+            "pca:0=3",
+            "--layers",
+            layers,
+            "--truncation",
+            "0.8",
+            "--out",
+            str(outs[layers]),
+        ]
+        assert run_cli(args, capsys)[0] == 0
+    assert outs["coarse"].read_bytes() != outs["fine"].read_bytes()
