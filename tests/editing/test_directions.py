@@ -139,3 +139,29 @@ def test_labels_boundary_recovers_a_planted_attribute():
     assert float(dirs[0].vector @ dirs[1].vector) < -0.99 and dirs[0].scale == pytest.approx(1.0, abs=0.1)
     with pytest.raises(ConfigError, match="at least 2 samples"):
         find.labels_boundary(latents[:5], scores[:5])
+
+
+class LabelFirstG(torch.nn.Module):
+    """A conditional generator that transforms its label with a dense layer before it reads z."""
+
+    def __init__(self):
+        super().__init__()
+        self.z_dim, self.num_classes, self.img_size, self.img_channels = 4, 3, 4, 1
+        self.label_embed = torch.nn.Embedding(3, 4)
+        self.label_proj = torch.nn.Linear(4, 4)
+        self.read_z = torch.nn.Linear(4, 16, bias=False)
+        self.act = torch.nn.ReLU()
+
+    def forward(self, z, labels):
+        h = self.act(self.read_z(z) + self.label_proj(self.label_embed(labels)).repeat(1, 4))
+        return torch.tanh(h).view(-1, 1, 4, 4)
+
+
+def test_the_z_reading_layer_is_found_past_layers_that_only_see_the_label():
+    torch.manual_seed(0)
+    G = LabelFirstG().eval()
+    first, early = find.latent_layer(G)
+    assert first is G.read_z and early is G.act
+    expected, _ = find.top_eigenvectors(G.read_z.weight.detach(), 2)
+    for d, e in zip(find.sefa(G, k=2, n=20), expected, strict=True):
+        assert abs(float(d.vector @ e)) > 1 - 1e-4

@@ -127,24 +127,34 @@ def sample_w(G: nn.Module, n: int, seed: int, batch_size: int = 256) -> torch.Te
 
 def latent_layer(G: nn.Module) -> tuple[nn.Module, nn.Module]:
     """(the first layer that reads z, the early layer whose activations GANSpace uses) of a
-    z-space generator: the first weighted leaf module run that is not the label embedding, and the
-    first activation module after it (else the next weighted module)."""
+    z-space generator: the first weighted leaf module whose output changes with z (so a layer that
+    only transforms the label is passed over), and the first activation module after it (else the
+    next weighted module)."""
     device = _device(G)
-    z = torch.zeros(2, G.z_dim, device=device)
     labels = _labels(G, 2)
-    order = execution_order(G, z, *([labels.to(device)] if labels is not None else []))
+    extra = [labels.to(device)] if labels is not None else []
+    zero = torch.zeros(2, G.z_dim, device=device)
+    other = torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(0)).to(device)
+    runs = execution_order(G, zero, *extra), execution_order(G, other, *extra)
+    order = [m for m, _ in runs[0]]
+
+    def reads_z(i: int) -> bool:
+        a, b = runs[0][i][1], runs[1][i][1]
+        return a is not None and b is not None and a.shape == b.shape and not torch.equal(a, b)
+
     weighted = [
         i
         for i, m in enumerate(order)
         if not isinstance(m, nn.Embedding) and any(True for _ in m.parameters(recurse=False))
     ]
-    if not weighted:
+    readers = [i for i in weighted if reads_z(i)]
+    if not readers:
         raise ConfigError("this generator has no layer with weights that reads the latent")
-    first = weighted[0]
+    first = readers[0]
     after = [m for m in order[first + 1 :] if isinstance(m, ACTIVATIONS)]
     if after:
         return order[first], after[0]
-    later = [order[i] for i in weighted[1:]]
+    later = [order[i] for i in weighted if i > first]
     return order[first], (later[0] if later else order[first])
 
 

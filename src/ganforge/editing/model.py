@@ -43,14 +43,14 @@ def class_embedding(G: nn.Module) -> nn.Embedding | None:
     return found[0] if k and len(found) == 1 else None
 
 
-def execution_order(G: nn.Module, *inputs: torch.Tensor) -> list[nn.Module]:
-    """The leaf modules of G in the order a forward pass on `inputs` runs them."""
-    order: list[nn.Module] = []
-    hooks = [
-        m.register_forward_hook(lambda module, args, out: order.append(module))
-        for m in G.modules()
-        if not list(m.children())
-    ]
+def execution_order(G: nn.Module, *inputs: torch.Tensor) -> list[tuple[nn.Module, torch.Tensor | None]]:
+    """The leaf modules of G in the order a forward pass on `inputs` runs them, with their outputs."""
+    order: list[tuple[nn.Module, torch.Tensor | None]] = []
+
+    def record(module: nn.Module, args: tuple, out: object) -> None:
+        order.append((module, out.detach().clone() if isinstance(out, torch.Tensor) else None))
+
+    hooks = [m.register_forward_hook(record) for m in G.modules() if not list(m.children())]
     try:
         with torch.no_grad():
             G(*inputs)
