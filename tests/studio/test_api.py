@@ -262,6 +262,10 @@ def test_malformed_json_and_the_openapi_schema(client):
         "/api/colorize",
         "/api/upscale",
         "/api/inpaint",
+        "/api/directions",  # genes: studio/edit_routes.py
+        "/api/edit",
+        "/api/edit.png",
+        "/api/edit/breed",
     }
     assert routes == set(schema["paths"])
     assert "image/png" in schema["paths"]["/api/translate"]["post"]["responses"]["200"]["content"]

@@ -7,6 +7,8 @@ import sys
 import typer
 
 from ganforge.cli import classify as classify_cli
+from ganforge.cli import directions as directions_cli
+from ganforge.cli import edit as edit_cli
 from ganforge.cli import eval as eval_cli
 from ganforge.cli import generate, info, serve, share, train, translate
 from ganforge.cli import mix as mix_cli
@@ -36,6 +38,8 @@ app.command("push")(share.push)
 app.command("export")(share.export)
 app.command("project")(share.project)
 app.command("report")(share.report)
+app.command("directions")(directions_cli.directions)
+app.command("edit")(edit_cli.edit)
 app.add_typer(info.data_app, name="data")
 app.add_typer(info.models_app, name="models")
 app.add_typer(info.presets_app, name="presets")

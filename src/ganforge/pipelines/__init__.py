@@ -13,6 +13,7 @@ from ganforge.pipelines.loading import LoadedGenerator, load_generator
 _LAZY = {
     "BreedPipeline": "breed",
     "ClassifyPipeline": "classify",
+    "EditPipeline": "edit",
     "ProjectPipeline": "project",
     "StyleMixPipeline": "mix",
     "TranslatePipeline": "translate",

@@ -63,7 +63,7 @@ def create_app(
     device: torch.device | str = "cpu",
 ) -> FastAPI:
     """The studio app over `models` (a ModelManager, or bundle/run paths to load once now)."""
-    from ganforge.studio import routes
+    from ganforge.studio import edit_routes, routes
 
     limits = limits or StudioLimits()
     manager = models if isinstance(models, ModelManager) else ModelManager(models, device)
@@ -120,4 +120,5 @@ def create_app(
         return Response(body, media_type=media, headers=PAGE_HEADERS)
 
     app.include_router(routes.router)
+    app.include_router(edit_routes.router)  # genes: /api/directions, /api/edit(.png), /api/edit/breed
     return app
