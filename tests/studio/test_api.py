@@ -89,7 +89,7 @@ def test_generate_png_grid_and_download(client):
     assert Image.open(io.BytesIO(grid.content)).size == (3 * 22, 3 * 22)  # 2x2 of 8 px + 2 px padding
     assert 'filename="digits-seed5-4.png"' in grid.headers["content-disposition"]
     huge = client.get("/api/generate.png", params={"seed": 5, "count": 16, "scale": 8, "class_index": 1})
-    assert huge.status_code == 413 and "102,400 pixels, over the limit of 100,000" in huge.json()["error"]
+    assert huge.status_code == 413 and "112,896 pixels, over the limit of 100,000" in huge.json()["error"]  # (4*10+2)*8 squared
 
 
 def test_breed_mixes_parents_deterministically(client, G):
