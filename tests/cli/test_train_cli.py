@@ -134,3 +134,18 @@ def test_sigterm_saves_at_the_end_of_the_step_and_exits_cleanly(tmp_path):
     steps = [s for s, _ in ckpt.list_checkpoints(runs / "00000-dcgan-d" / "checkpoints")]
     assert steps[-1] == stopped["step"]
     assert ckpt.load_latest(runs / "00000-dcgan-d" / "checkpoints")["step"] == stopped["step"]
+
+
+def test_one_default_training_time_everywhere():
+    """README, `ganforge --help` and `ganforge train --help` state the same figure."""
+    import re
+
+    from ganforge.cli import app as app_module
+    from ganforge.cli import train as train_module
+
+    figure = re.compile(r"about (\d+) minutes on 2 CPU cores")
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    texts = [readme.split("## Command line")[0], str(app_module.app.info.help), train_module.train.__doc__]
+    found = [figure.findall(text) for text in texts]
+    assert all(len(f) == 1 for f in found), found
+    assert len({f[0] for f in found}) == 1, found
