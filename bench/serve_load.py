@@ -4,6 +4,11 @@
     python bench/serve_load.py                          # 8 clients, 400 requests, a 32x32 DCGAN
     python bench/serve_load.py --clients 16 --requests 1000 --count 4
     python bench/serve_load.py --bundle runs/00000-dcgan-mnist
+    python bench/serve_load.py --slow-clients 256     # ... while 256 slowloris clients stay connected
+
+With --slow-clients, that many connections each send half a request header, then one more byte every
+second, and reconnect whenever the server drops them, for as long as the well-behaved clients run: the
+figures printed are what the well-behaved clients got meanwhile (loopback only).
 
 Without --bundle it writes a bundle of the dcgan-mnist preset's architecture (32x32, z_dim 100) with
 freshly initialized weights: inference costs the same as for a trained one.
@@ -100,6 +105,68 @@ def run_clients(url: str, clients: int, requests: int, count: int) -> tuple[list
     return latencies, errors, time.perf_counter() - start
 
 
+class SlowClients:
+    """`n` connections that never finish their request header (slowloris), reopened when dropped."""
+
+    def __init__(self, host: str, port: int, n: int):
+        self.host, self.port, self.n = host, port, n
+        self.stop = threading.Event()
+        self.dropped = 0  # times the server closed one of them
+        self.max_open = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open_one(self) -> socket.socket | None:
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=2)
+            sock.sendall(b"GET /api/models HTTP/1.1\r\nHost: studio\r\nX-Slow: ")
+            sock.setblocking(False)
+            return sock
+        except OSError:
+            return None
+
+    def run(self) -> None:
+        socks = [self.open_one() for _ in range(self.n)]
+        last_trickle = time.monotonic()
+        deadline = time.monotonic() + 600  # bounded even if the caller never sets stop
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            trickle = time.monotonic() - last_trickle >= 1.0
+            for i, sock in enumerate(socks):
+                alive = False
+                if sock is not None:
+                    try:
+                        sock.recv(4096)  # an answer or EOF: the server is done with this one
+                    except BlockingIOError:
+                        alive = True  # nothing to read: still connected, still owing its header
+                    except OSError:
+                        pass
+                if alive and trickle:
+                    try:
+                        sock.send(b"a")
+                    except OSError:
+                        alive = False
+                if not alive:
+                    if sock is not None:
+                        self.dropped += 1
+                        sock.close()
+                    socks[i] = self.open_one()
+            if trickle:
+                last_trickle = time.monotonic()
+            self.max_open = max(self.max_open, sum(s is not None for s in socks))
+            self.stop.wait(0.05)
+        for sock in socks:
+            if sock is not None:
+                sock.close()
+
+    def __enter__(self) -> SlowClients:
+        self.thread.start()
+        time.sleep(1.0)  # let them all connect before the timed run
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
@@ -116,9 +183,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="generate requests in all")
     parser.add_argument("--count", type=int, default=1, help="images per request")
     parser.add_argument("--warmup", type=int, default=10, help="requests sent before timing")
+    parser.add_argument(
+        "--slow-clients", type=int, default=0, help="slowloris connections kept open during the run"
+    )
     args = parser.parse_args()
-    if args.clients < 1 or args.requests < 1 or args.count < 1:
-        parser.error("--clients, --requests and --count must be at least 1")
+    if args.clients < 1 or args.requests < 1 or args.count < 1 or args.slow_clients < 0:
+        parser.error("--clients, --requests and --count must be at least 1, --slow-clients at least 0")
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = args.bundle or make_bundle(Path(tmp))
@@ -141,7 +211,12 @@ def main() -> None:
         try:
             wait_ready(url, proc)
             run_clients(url, 1, args.warmup, args.count)
-            latencies, errors, wall = run_clients(url, args.clients, args.requests, args.count)
+            if args.slow_clients:
+                with SlowClients("127.0.0.1", port, args.slow_clients) as slow:
+                    latencies, errors, wall = run_clients(url, args.clients, args.requests, args.count)
+            else:
+                slow = None
+                latencies, errors, wall = run_clients(url, args.clients, args.requests, args.count)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -154,6 +229,12 @@ def main() -> None:
     print(f"  latency p50    {1000 * statistics.median(latencies):.1f} ms")
     print(f"  latency p99    {1000 * percentile(latencies, 99):.1f} ms")
     print(f"  errors         {len(errors)}")
+    if slow is not None:
+        served = len(latencies) - len(errors)
+        held = f"{args.slow_clients} half-sent headers kept open ({slow.max_open} at most at once)"
+        print(f"  slow clients   {held}")
+        print(f"  dropped        {slow.dropped} slow connections dropped by the server (each reopened)")
+        print(f"  served         {served} of {args.requests} well-behaved requests while they were connected")
     for problem in errors[:5]:
         print(f"    {problem}")
     sys.exit(1 if errors else 0)

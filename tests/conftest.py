@@ -43,6 +43,16 @@ def tiny_config(recipe: str = "dcgan", steps: int = 8, **model_overrides) -> Run
     return cfg.validate()
 
 
+def needs_dataset(name: str) -> pytest.MarkDecorator:
+    """Skip unless the built-in `name` is available here, saying how to install it. System copies count
+    only without GANFORGE_NO_SYSTEM_DATA=1 (CI's second run hides them, as on a bare machine)."""
+    from ganforge.registry import DATASETS, load_all
+
+    load_all()
+    available, hint = DATASETS.get(name).available()
+    return pytest.mark.skipif(not available, reason=f"{name} is not available here: {hint}")
+
+
 @pytest.fixture
 def images() -> ImageData:
     return tiny_images()

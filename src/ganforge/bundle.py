@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from ganforge.capabilities import Capabilities
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError, ConfigError, GanforgeError
+from ganforge.fileio import save_safetensors
 from ganforge.recipes.base import ModelSpec
 
 BUNDLE_FORMAT = "ganforge-bundle/1"
@@ -71,7 +72,8 @@ def write_bundle(
     (staging / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
     for name, model in models.items():
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(tensors, str(staging / f"{name}.safetensors"), metadata={"format": BUNDLE_FORMAT})
+        # fileio's writer: the user's umask (safetensors' own writer makes the file 0600)
+        save_safetensors(staging / f"{name}.safetensors", tensors, {"format": BUNDLE_FORMAT})
     if samples is not None and samples.exists():
         shutil.copyfile(samples, staging / "samples.png")
     (staging / "README.md").write_text(model_card(config, {**meta, "evaluation": evaluation_line(folder)}))

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+
+_umask_lock = threading.Lock()
+
+
+def user_umask() -> int:
+    """The process's umask (Python < 3.13 can only read it by setting it, hence the lock)."""
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -21,6 +32,8 @@ def atomic_path(path: Path) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        # mkstemp makes the file 0600; the result gets the mode any new file of the user would get
+        os.chmod(tmp, 0o666 & ~user_umask())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

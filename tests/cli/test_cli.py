@@ -157,7 +157,7 @@ def test_train_sample_interpolate_resume_on_a_folder(folder, tmp_path):
     assert json.loads((run / "bundle" / "model.json").read_text())["step"] == 6
 
     result = run_cli("train", "--resume", str(run), "--preset", "gan-mnist")
-    assert result.returncode == 1 and "only --steps and --device may change" in result.stderr
+    assert result.returncode == 1 and "only settings that do not change the result" in result.stderr
 
 
 def test_listing_commands():

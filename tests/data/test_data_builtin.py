@@ -128,9 +128,9 @@ def test_corrupt_emoji_cache_is_rendered_again(tmp_path: Path, monkeypatch, warn
 
 
 def test_font_cmap_has_the_common_emoji() -> None:
-    font = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
-    if not font.is_file():
-        pytest.skip("fonts-noto-color-emoji is not installed")
+    font = DATASETS.get("emoji")._font()
+    if font is None:
+        pytest.skip(f"no emoji font here: {DATASETS.get('emoji').available()[1]}")
     codepoints = set(font_codepoints(font))
     assert {0x1F600, 0x1F431, 0x2764, 0x1F1E6} <= codepoints  # grinning face, cat, heart, regional A
     assert 0x41 not in codepoints  # no Latin letters
@@ -156,3 +156,25 @@ def test_list_datasets_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert rows["cifar10"].available is False and str(tmp_path / "cifar10") in rows["cifar10"].hint
     for row in rows.values():
         assert row.description and row.origin and row.hint and "\n" not in row.hint
+
+
+def test_no_system_data_hides_every_system_copy(tmp_path: Path, monkeypatch) -> None:
+    """GANFORGE_NO_SYSTEM_DATA=1 is a bare machine to the data layer: system-installed datasets and
+    fonts are absent and the hint names the install command; Python-package data stays available."""
+    from ganforge.data import printed_digits
+
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path))
+    monkeypatch.setenv("GANFORGE_NO_SYSTEM_DATA", "1")
+    expected = {
+        "fashion-mnist": "apt-get install dataset-fashion-mnist",
+        "emoji": "apt-get install fonts-noto-color-emoji",
+        "printed-digits": "apt-get install fonts-dejavu-core fonts-liberation",
+    }
+    for name, install in expected.items():
+        available, hint = DATASETS.get(name).available()
+        assert not available and hint.startswith(install), (name, hint)
+    assert printed_digits.find_fonts() == []
+    assert DATASETS.get("mnist-5k").available()[0] and DATASETS.get("digits").available()[0]
+    monkeypatch.setenv("GANFORGE_NO_SYSTEM_DATA", "0")  # "0" means the system copies count again
+    if Path("/usr/share/datasets/fashion-mnist").is_dir():
+        assert DATASETS.get("fashion-mnist").available() == (True, "/usr/share/datasets/fashion-mnist")

@@ -1,11 +1,11 @@
 from pathlib import Path
 
-import pytest
-
+from conftest import needs_dataset
 from ganforge.data.font_gsub import glyph_codepoints, ligature_sequences
+from ganforge.registry import DATASETS
 
-NOTO = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
-pytestmark = pytest.mark.skipif(not NOTO.is_file(), reason="needs Debian's fonts-noto-color-emoji")
+pytestmark = needs_dataset("emoji")  # the Noto color emoji font, from the system or the cache
+NOTO = DATASETS.get("emoji")._font() or Path("NotoColorEmoji.ttf")
 
 
 def test_sequences_of_the_noto_emoji_font():

@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import needs_dataset
 from ganforge.config import DataConfig
 from ganforge.data.formats import read_idx
 from ganforge.data.labeled_subset import (
@@ -108,7 +109,7 @@ def test_mnist_5k_holds_out_the_same_digits_as_ganforge_eval():
     assert torch.equal(data.test.images, resize(full.images[test], 8))
 
 
-@pytest.mark.skipif(not DATASETS.get("fashion-mnist").available()[0], reason="fashion-mnist not installed")
+@needs_dataset("fashion-mnist")
 def test_fashion_mnist_uses_its_official_test_split():
     cfg = DataConfig(source="fashion-mnist", size=8, limit=300)
     data = load_semi_supervised(cfg, 30, None, 0.5, seed=0)  # test_size does not apply

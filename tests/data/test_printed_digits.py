@@ -7,10 +7,13 @@ import pytest
 import torch
 from PIL import Image, ImageFont
 
+from conftest import needs_dataset
 from ganforge.data import load_source
 from ganforge.data import printed_digits as pd
 from ganforge.errors import DataError
 from ganforge.registry import DATASETS
+
+needs_fonts = needs_dataset("printed-digits")  # the fonts it is rendered from
 
 CLEAN = pd.RenderStyle(
     height=(0.7, 0.7), rotation=0.0, jitter=0.0, neighbors=0.0, gradient=0.0, blur=0.0, noise=0.0
@@ -31,6 +34,7 @@ def crop(mask: np.ndarray, side: int = 12) -> np.ndarray:
     return np.asarray(image, dtype=np.float64) / 255.0
 
 
+@needs_fonts
 def test_same_seed_same_images_and_labels_other_seed_others():
     a, b = pd.render_digits(30, seed=3), pd.render_digits(30, seed=3)
     assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
@@ -42,6 +46,7 @@ def test_same_seed_same_images_and_labels_other_seed_others():
     assert a.labels.tolist() != sorted(a.labels.tolist())
 
 
+@needs_fonts
 def test_labels_name_the_drawn_digit():
     """Without augmentation, every image's glyph matches PIL's own drawing of its label best."""
     font_path = one_font()
@@ -62,6 +67,7 @@ def test_labels_name_the_drawn_digit():
     assert predicted == data.labels.tolist()
 
 
+@needs_fonts
 def test_augmentation_varies_colors_and_contrast_stays_readable():
     data = pd.render_digits(50, seed=1)
     images = data.images.double()
@@ -74,6 +80,7 @@ def test_augmentation_varies_colors_and_contrast_stays_readable():
     assert 0.2 < bright_text < 0.8  # both polarities: light on dark and dark on light
 
 
+@needs_fonts
 def test_fonts_are_usable_and_exclude_emoji_fonts():
     fonts = pd.find_fonts()
     assert fonts == sorted(fonts)
@@ -81,6 +88,7 @@ def test_fonts_are_usable_and_exclude_emoji_fonts():
     assert all(pd._draws_digits(f) for f in fonts)
 
 
+@needs_fonts
 def test_builtin_is_cached_and_loads_through_load_source(monkeypatch, isolated_cache):
     assert {"printed-digits", "printed-digits-test"} <= set(DATASETS.names())
     small = pd.PrintedDigits("printed-digits-small", 20, seed=0, purpose="test")

@@ -78,8 +78,13 @@ def test_kid_is_about_zero_for_one_distribution_and_positive_for_two():
     shifted = kernel_inception_distance(a, features(600, 16, 7, shift=0.3), subsets=30, subset_size=150)
     assert abs(same.mean) < 3 * same.std and abs(same.mean) < 0.05 * shifted.mean
     assert shifted.mean > 3 * shifted.std > 0
-    # fewer images than the subset size: subsets shrink to fit
-    assert kernel_inception_distance(a[:50], b[:80], subsets=3).subset_size == 50
+    # the default subset is half the smaller set, so subsets differ and their spread is real
+    half = kernel_inception_distance(a[:50], b[:80], subsets=3)
+    assert half.subset_size == 25 and half.std > 1e-6
+    with pytest.raises(
+        ConfigError, match=r"subset size 51 is larger than the sample \(50 real, 80 generated"
+    ):
+        kernel_inception_distance(a[:50], b[:80], subsets=3, subset_size=51)
 
 
 def test_kid_of_a_set_with_itself_is_about_zero():

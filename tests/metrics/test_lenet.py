@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 import torch
 
+from conftest import needs_dataset
 from ganforge.metrics.features import get_extractor
 from ganforge.metrics.features import lenet as lenet_module
 from ganforge.metrics.reference import split_index
@@ -52,5 +53,6 @@ def test_digits_lenet_reaches_97_percent_on_held_out_digits(isolated_cache):
 
 
 @pytest.mark.slow
+@needs_dataset("fashion-mnist")
 def test_fashion_lenet_reaches_88_percent_on_the_fashion_mnist_test_split():
     assert held_out_accuracy("fashion-lenet", "test") >= 0.88

@@ -88,8 +88,9 @@ def test_generate_png_grid_and_download(client):
     grid = client.get("/api/generate.png", params={"seed": 5, "count": 4, "scale": 3, "class_index": 1})
     assert Image.open(io.BytesIO(grid.content)).size == (3 * 22, 3 * 22)  # 2x2 of 8 px + 2 px padding
     assert 'filename="digits-seed5-4.png"' in grid.headers["content-disposition"]
+    # the grid drawn: 4x4 of 8 px with 2 px padding, times 8: ((4 * 10 + 2) * 8) ** 2 = 112,896 pixels
     huge = client.get("/api/generate.png", params={"seed": 5, "count": 16, "scale": 8, "class_index": 1})
-    assert huge.status_code == 413 and "102,400 pixels, over the limit of 100,000" in huge.json()["error"]
+    assert huge.status_code == 413 and "112,896 pixels, over the limit of 100,000" in huge.json()["error"]
 
 
 def test_breed_mixes_parents_deterministically(client, G):

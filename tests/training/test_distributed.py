@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import tiny_config, tiny_images
+from ganforge.config import RunConfig
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.distributed import DistContext, average_gradients
 from ganforge.training.trainer import Trainer
@@ -44,7 +45,10 @@ def test_two_processes_train_in_lockstep_write_once_and_resume_on_one(tmp_path):
     assert [e["step"] for e in events if "D_loss" in e] == [2, 4, 6]  # logged once, by rank 0
     assert sum(e.get("event") == "finished" for e in events) == 1
     # a checkpoint written by two processes continues in one
-    resumed = Trainer(tiny_config(steps=8), run, data=tiny_images(), progress=False, tensorboard=False)
+    # (with the run's own config, as `--resume` does: the workers train in fp32)
+    cfg = RunConfig.load(run / "config.json")
+    cfg.train.steps = 8
+    resumed = Trainer(cfg, run, data=tiny_images(), progress=False, tensorboard=False)
     assert resumed.fit().step == 8
 
 

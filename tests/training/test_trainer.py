@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import tiny_config, tiny_images
-from ganforge.errors import TrainingDiverged
+from ganforge.errors import CheckpointError, ConfigError, TrainingDiverged
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.trainer import Trainer
 
@@ -202,11 +202,16 @@ def test_stop_request_checkpoints_and_resumes(tmp_path):
     assert make(tiny_config(steps=8), tmp_path / "run").fit().step == 8
 
 
-def test_batch_larger_than_dataset_is_a_clear_error(tmp_path):
-    cfg = tiny_config()
-    cfg.train.batch_size = 128
-    with pytest.raises(Exception, match="fewer than one batch of 128"):
-        make(cfg, tmp_path / "run")
+def test_data_smaller_than_a_batch_trains_with_the_batch_lowered(tmp_path, capsys):
+    cfg = tiny_config(steps=2)
+    cfg.train.batch_size = 64
+    trainer = make(cfg, tmp_path / "run", data=tiny_images(49))
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "the data has 49 images, fewer than one batch of 64: training with batch 49" in err
+    assert trainer.fit().step == 2 and trainer.stream.batch_size == 49
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["batch_size"] == 49
+    assert make(tiny_config(steps=2), tmp_path / "run2", data=tiny_images(8)).batch_size == 8  # fits: as is
 
 
 def test_conditional_needs_labels(tmp_path):
@@ -214,3 +219,88 @@ def test_conditional_needs_labels(tmp_path):
     data.labels, data.class_names = None, None
     with pytest.raises(Exception, match="conditional training needs class labels"):
         make(tiny_config(conditional=True), tmp_path / "run", data=data)
+
+
+def test_a_failed_start_leaves_no_run_directory(tmp_path):
+    data = tiny_images()
+    data.labels, data.class_names = None, None
+    with pytest.raises(ConfigError, match="conditional training needs class labels"):
+        Trainer.new_run(tiny_config(conditional=True), tmp_path / "runs", data=data, progress=False)
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
+    trainer = Trainer.new_run(tiny_config(steps=2), tmp_path / "runs", data=tiny_images(), progress=False)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["00000-tiny-dcgan"]
+    assert (trainer.run_dir / "config.json").is_file()
+
+
+def damage(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(range(64))  # in place: the file still unpickles
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_newest_checkpoint_falls_back_on_resume(tmp_path, capsys):
+    make(tiny_config(steps=8), tmp_path / "run").fit()
+    folder = tmp_path / "run" / "checkpoints"
+    damage(ckpt.checkpoint_path(folder, 8))
+    resumed = make(tiny_config(steps=8), tmp_path / "run")
+    assert resumed.fit().step == 8
+    err = capsys.readouterr().err
+    assert f"checkpoint {folder / 'step-000008.pt'} is damaged" in err and "trying an older checkpoint" in err
+    redone = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in redone if "D_loss" in e] == [2, 4, 6, 8]  # 6 and 8 were redone: once each
+
+
+def test_every_checkpoint_damaged_refuses_unless_starting_over(tmp_path, capsys):
+    make(tiny_config(steps=8), tmp_path / "run").fit()
+    folder = tmp_path / "run" / "checkpoints"
+    for _, path in ckpt.list_checkpoints(folder):
+        damage(path)
+    with pytest.raises(ckpt.UnreadableCheckpoints, match="none of the 2 checkpoint.*add --start-over"):
+        make(tiny_config(steps=8), tmp_path / "run").fit()
+    assert [s for s, _ in ckpt.list_checkpoints(folder)] == [4, 8]  # left as they were
+    again = Trainer(tiny_config(steps=8), tmp_path / "run", data=tiny_images(), progress=False,
+                    tensorboard=False, start_over=True)  # fmt: skip
+    assert again.fit().step == 8 and "starting" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.glob("*.set-aside")) == [
+        "step-000004.pt.set-aside",
+        "step-000008.pt.set-aside",
+    ]
+    log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log if "D_loss" in e] == [2, 4, 6, 8]
+
+
+def test_edited_config_is_one_clear_error_and_keeps_the_checkpoints(tmp_path):
+    make(tiny_config(steps=4), tmp_path / "run").fit()
+    with pytest.raises(
+        CheckpointError, match=r"model.g_channels: 4 in the checkpoint, 8 now\); restore config"
+    ):
+        make(tiny_config(steps=8, g_channels=8), tmp_path / "run").fit()
+    assert ckpt.load_latest(tmp_path / "run" / "checkpoints")["step"] == 4
+    # settings that do not change the result may change
+    cfg = tiny_config(steps=8)
+    cfg.train.threads, cfg.train.log_every, cfg.train.checkpoint_every = 1, 1, 2
+    assert make(cfg, tmp_path / "run").fit().step == 8
+
+
+def test_resume_drops_log_entries_past_the_checkpoint(tmp_path):
+    make(tiny_config(steps=6), tmp_path / "run").fit()
+    log = tmp_path / "run" / "log.jsonl"
+    with open(log, "a") as f:  # as if killed at step 7 after logging 6 and half a line of 8
+        f.write(json.dumps({"step": 7, "event": "rollback"}) + "\n" + '{"step": 8, "D_lo')
+    cfg = tiny_config(steps=8)
+    cfg.train.checkpoint_every = 4  # the newest checkpoint is 6 (the end of the first run)
+    make(cfg, tmp_path / "run").fit()
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [e["step"] for e in entries if "D_loss" in e] == [2, 4, 6, 8]
+    assert not any(e.get("event") == "rollback" for e in entries)
+
+
+def test_tensorboard_purges_redone_steps(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    Trainer(tiny_config(steps=6), run, data=tiny_images(), progress=False).fit()
+    Trainer(tiny_config(steps=8), run, data=tiny_images(), progress=False).fit()
+    events = EventAccumulator(str(run / "tensorboard")).Reload()
+    assert [e.step for e in events.Scalars("D_loss")] == [2, 4, 6, 8]

@@ -49,7 +49,10 @@ def eval_(
         int | None, typer.Option("--class", help="only this class (conditional models)")
     ] = None,
     kid_subsets: Annotated[int, typer.Option("--kid-subsets", help="KID: random subsets averaged")] = 100,
-    kid_subset_size: Annotated[int, typer.Option("--kid-subset-size", help="KID: images per subset")] = 1000,
+    kid_subset_size: Annotated[
+        int | None,
+        typer.Option("--kid-subset-size", help="KID: images per subset (default: half the images)"),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="images per forward pass")] = 64,
     device: Annotated[str, typer.Option(help="cpu, cuda, mps")] = "cpu",
     out: Annotated[
@@ -99,7 +102,7 @@ def eval_(
         _check_task(model, "sr")
         evaluate_task(model, data, size, n, batch_size, device, out or default_out(model), progress)
         return
-    if kid_subsets < 1 or kid_subset_size < 2:
+    if kid_subsets < 1 or (kid_subset_size is not None and kid_subset_size < 2):
         raise ConfigError("--kid-subsets must be at least 1 and --kid-subset-size at least 2")
     common = dict(
         split=split,

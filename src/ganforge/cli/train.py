@@ -156,6 +156,12 @@ def train(
         list[str] | None, typer.Option("--set", help="override any config key: --set model.lr_d=1e-4")
     ] = None,
     resume: Annotated[str | None, typer.Option(help="continue a run: its directory, or 'last'")] = None,
+    start_over: Annotated[
+        bool,
+        typer.Option(
+            "--start-over", help="with --resume: set the run's checkpoints aside and train from step 0"
+        ),
+    ] = False,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="where new run directories go")] = Path("runs"),
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print the resolved config as JSON and exit")
@@ -166,7 +172,7 @@ def train(
 
     Examples:
 
-      ganforge train                                   # dcgan-mnist, ~3 min on 2 CPU cores
+      ganforge train                                   # dcgan-mnist, about 2 minutes on 2 CPU cores
 
       ganforge train --preset cdcgan-mnist             # choose the digit later with --class
 
@@ -177,7 +183,7 @@ def train(
       ganforge train --preset gan-mnist --set model.loss=hinge --dry-run
     """
     from ganforge.training import distributed as dist_utils
-    from ganforge.training.trainer import Trainer
+    from ganforge.training.trainer import CHANGEABLE_ON_RESUME, Trainer
 
     given = locals()
     flags = {flag: given[flag] for flag in FLAG_KEYS}  # each flag's value; None: not given
@@ -185,33 +191,40 @@ def train(
         flags["labels"] = _number(labels, "--labels")
     if eval_metrics is not None:
         flags["eval_metrics"] = [m.strip() for m in eval_metrics.split(",")]
+    if start_over and not resume:
+        raise ConfigError(
+            "--start-over restarts a run given with --resume; a new run starts at step 0 anyway"
+        )
     if resume:
+        # settings that do not change the result may change; anything else would not continue the run
+        resumable = {k for k in flags if FLAG_KEYS[k] in CHANGEABLE_ON_RESUME}
         changed = [
-            f"--{k.replace('_', '-')}"
-            for k, v in flags.items()
-            if v is not None and k not in ("steps", "device")
+            f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None and k not in resumable
         ]
         changed += ["--preset"] * bool(preset) + ["--config"] * bool(config) + ["--data"] * bool(data)
-        changed += ["--model"] * bool(model) + ["--set"] * bool(set_)
+        changed += ["--model"] * bool(model)
+        changed += [
+            f"--set {o}" for o in set_ or [] if o.split("=", 1)[0].strip() not in CHANGEABLE_ON_RESUME
+        ]
         if changed:
+            allowed = ", ".join(k.removeprefix("train.") for k in CHANGEABLE_ON_RESUME)
             raise ConfigError(
-                f"--resume continues a run with its saved config; only --steps and --device may change "
-                f"(got {', '.join(changed)})"
+                f"--resume continues a run with its saved config; only settings that do not change the "
+                f"result may change ({allowed}); got {', '.join(changed)}"
             )
         run_dir = latest_run_dir(runs_dir) if resume == "last" else Path(resume)
         if not (run_dir / "config.json").is_file():
             raise ConfigError(f"{run_dir} is not a ganforge run directory (no config.json)")
         cfg = RunConfig.load(run_dir / "config.json")
-        cfg = apply_overrides(
-            cfg, [f"train.{k}={json.dumps(flags[k])}" for k in ("steps", "device") if flags[k]]
-        )
+        sets = [f"{FLAG_KEYS[k]}={json.dumps(flags[k])}" for k in resumable if flags[k] is not None]
+        cfg = apply_overrides(cfg, sets + list(set_ or []))
     else:
         cfg = build_config(preset, config, model, data, flags, list(set_ or []))
     if dry_run:
         typer.echo(json.dumps(cfg.to_dict(), indent=2))
         return
     trainer = (
-        Trainer(cfg, run_dir, progress=progress)
+        Trainer(cfg, run_dir, progress=progress, start_over=start_over)
         if resume
         else Trainer.new_run(cfg, runs_dir, progress=progress)
     )
@@ -228,7 +241,7 @@ def train(
             f"interrupted at step {result.step}; checkpoint saved. "
             f"Continue with: ganforge train --resume {result.run_dir}"
         )
-        sys.exit(130)
+        sys.exit(128 + (trainer.stop_signal or 2))  # 130 after Ctrl-C, 143 after SIGTERM, as shells report
     info(f"done: step {result.step}; samples in {result.run_dir / 'samples'}, bundle in {result.bundle_dir}")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ganforge.data.dataset import ImageData
-from ganforge.data.download import cache_dir, download
+from ganforge.data.download import cache_dir, download, system_paths
 from ganforge.errors import DataError
 from ganforge.registry import DATASETS
 
@@ -161,7 +161,7 @@ class IdxDataset(Builtin):
         self.system_dirs, self.install = system_dirs, install
 
     def _find(self) -> list[Path] | None:
-        for folder in (cache_dir() / self.name, *map(Path, self.system_dirs)):
+        for folder in (cache_dir() / self.name, *system_paths(self.system_dirs)):
             paths = [
                 folder / f"{stem}.gz" if (folder / f"{stem}.gz").is_file() else folder / stem
                 for stem in IDX_FILES
@@ -242,7 +242,7 @@ class Emoji(Builtin):
     render_version = 2  # bump when rendering changes, so that old caches are not used
 
     def _font(self) -> Path | None:
-        for path in (cache_dir() / self.name / self.font_name, Path(self.system_font)):
+        for path in (cache_dir() / self.name / self.font_name, *system_paths([self.system_font])):
             if path.is_file():
                 return path
         return None

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ganforge import console
 from ganforge.data.builtin import DIGIT_NAMES, Builtin, register
 from ganforge.data.dataset import ImageData
-from ganforge.data.download import cache_dir
+from ganforge.data.download import cache_dir, system_paths
 from ganforge.errors import DataError
 from ganforge.fileio import atomic_path
 
@@ -58,8 +58,7 @@ class RenderStyle:
 def find_fonts(dirs: tuple[str, ...] = FONT_DIRS) -> list[Path]:
     """Installed TrueType/OpenType fonts that draw ten distinct digits, sorted by path."""
     found: set[Path] = set()
-    for folder in (*dirs, str(cache_dir() / "fonts")):
-        root = Path(folder).expanduser()
+    for root in (*system_paths(dirs), cache_dir() / "fonts"):
         if root.is_dir():
             for path in root.rglob("*"):
                 name = path.name.lower()

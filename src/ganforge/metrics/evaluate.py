@@ -79,7 +79,7 @@ def compute_metrics(
     metrics: Sequence[str],
     fake_labels: torch.Tensor | None = None,
     kid_subsets: int = 100,
-    kid_subset_size: int = 1000,
+    kid_subset_size: int | None = None,  # None: half the images
     seed: int = 0,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """The chosen metrics of fake features (M, D) against a reference; returns (values, details)."""
@@ -194,7 +194,7 @@ def evaluate_generator(
     batch_size: int = 64,
     class_index: int | None = None,
     kid_subsets: int = 100,
-    kid_subset_size: int = 1000,
+    kid_subset_size: int | None = None,  # None: half the images
     progress: bool | None = None,
 ) -> EvalReport:
     """Sample `n` images (seed `seed`) from a run, bundle or checkpoint and measure them against
@@ -285,7 +285,7 @@ def evaluate_folders(
     batch_size: int = 64,
     size: int | None = None,
     kid_subsets: int = 100,
-    kid_subset_size: int = 1000,
+    kid_subset_size: int | None = None,  # None: half the images
     progress: bool | None = None,
 ) -> EvalReport:
     """Measure the images of folder `fake` against `real` (a folder or built-in dataset and split).

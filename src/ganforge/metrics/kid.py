@@ -41,21 +41,31 @@ def kernel_inception_distance(
     real: torch.Tensor,
     fake: torch.Tensor,
     subsets: int = 100,
-    subset_size: int = 1000,
+    subset_size: int | None = None,
     seed: int = 0,
 ) -> KIDResult:
     """KID between features real (N, D) and fake (M, D).
 
-    Each of `subsets` draws takes min(subset_size, N, M) rows of each set without replacement;
-    the result is the mean and standard deviation of the per-subset unbiased MMD^2.
+    Each of `subsets` draws takes `subset_size` rows of each set without replacement (default: half of
+    the smaller set, so that subsets differ and their spread means something; subsets as large as the
+    whole set would all be the set itself, with a spread of ~1e-14); the result is the mean and
+    standard deviation of the per-subset unbiased MMD^2. A subset larger than a set is refused.
     """
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
         raise ConfigError(
             f"KID needs two (N, D) feature sets of one D, got {tuple(real.shape)}, {tuple(fake.shape)}"
         )
-    m = min(subset_size, real.shape[0], fake.shape[0])
-    if m < 2:
+    n = min(real.shape[0], fake.shape[0])
+    if n < 2:
         raise ConfigError("KID needs at least 2 images in each set")
+    if subset_size is not None and subset_size > n:
+        raise ConfigError(
+            f"the KID subset size {subset_size} is larger than the sample ({real.shape[0]} real, "
+            f"{fake.shape[0]} generated images); use at most {n}, or leave it out for half ({max(2, n // 2)})"
+        )
+    if subset_size is not None and subset_size < 2:
+        raise ConfigError(f"the KID subset size {subset_size} must be at least 2")
+    m = subset_size if subset_size is not None else max(2, n // 2)
     g = torch.Generator().manual_seed(seed)
     x_all, y_all = real.double(), fake.double()
     values = []

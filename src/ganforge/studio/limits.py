@@ -29,6 +29,9 @@ class StudioLimits:
     max_output_pixels: int = (
         16 * 1024 * 1024
     )  # pixels of one generated PNG or GIF (all frames), after scaling
+    header_timeout_s: float = 5.0  # a client must send its request line and headers within this
+    body_timeout_s: float = 10.0  # ... and its body within this after the headers (10 MB at 1 MB/s)
+    max_connections: int = 512  # open connections; beyond, the oldest one still owing its request is dropped
 
     def __post_init__(self) -> None:
         for key in (
@@ -38,11 +41,13 @@ class StudioLimits:
             "max_frames",
             "max_queue",
             "max_output_pixels",
+            "max_connections",
         ):
             if getattr(self, key) < 1:
                 raise StudioError(f"studio limit {key}={getattr(self, key)} must be at least 1")
-        if self.timeout_s <= 0:
-            raise StudioError(f"studio limit timeout_s={self.timeout_s} must be positive")
+        for key in ("timeout_s", "header_timeout_s", "body_timeout_s"):
+            if not getattr(self, key) > 0:
+                raise StudioError(f"studio limit {key}={getattr(self, key)} must be positive")
 
 
 class StudioError(GanforgeError):

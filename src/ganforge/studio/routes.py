@@ -3,12 +3,13 @@ on the inference queue; uploads are checked by `media.open_upload` before any mo
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 import torch
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from ganforge.studio.limits import StudioError, StudioLimits
@@ -18,8 +19,14 @@ from ganforge.studio.queue import InferenceQueue
 
 router = APIRouter(prefix="/api")
 SEED_MAX = 2**32 - 1  # seeds stay exact in JavaScript numbers
-Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
+# Strict: `true` is not the seed 1, nor 2.0 a count (pydantic would coerce both)
+Seed = Annotated[StrictInt, Field(ge=0, le=SEED_MAX)]
+Count = Annotated[StrictInt, Field(ge=1, le=SEED_MAX)]
+ClassIndex = Annotated[StrictInt, Field(ge=0, le=SEED_MAX)]
+# a share's scale is free (they are normalized), but 1e308 + 1e308 overflows to inf and every share to 0
+Share = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)]
 Latent = list[float] | list[list[float]]  # (z_dim,), or (groups, z_dim) for style-based models
+MAX_NROW = 4096  # a bound for the query parameter; the grid's real width is checked against the limits
 PNG = {"content": {"image/png": {}}, "description": "a PNG image"}
 
 
@@ -30,35 +37,37 @@ class Strict(BaseModel):
 class GenerateRequest(Strict):
     model: str | None = Field(None, description="model name from /api/models; default: the first generator")
     seed: Seed = Field(0, description="image i uses seed + i")
-    count: int = Field(1, ge=1, description="how many images")
+    count: Count = Field(1, description="how many images")
     seeds: list[Seed] | None = Field(
         None, description="explicit seeds, one per image (instead of seed/count)"
     )
     z: list[Latent] | None = Field(
         None, description="explicit latents, one per image (re-rendering a lineage)"
     )
-    class_index: int | None = Field(None, description="class of every image (conditional models)")
-    classes: list[int] | None = Field(None, description="class of each image (conditional models)")
+    class_index: ClassIndex | None = Field(None, description="class of every image (conditional models)")
+    classes: list[ClassIndex] | None = Field(None, description="class of each image (conditional models)")
     truncation: float | None = Field(None, ge=0.0, le=2.0, description="psi, where the model has truncation")
 
 
 class Parent(Strict):
     seed: Seed | None = None
     z: Latent | None = None
-    class_index: int | None = None
+    class_index: ClassIndex | None = None
 
 
 class BreedRequest(Strict):
     model: str | None = None
     parents: list[Parent] = Field(min_length=1, max_length=16)
-    shares: list[float] | dict[str, list[float]] | None = Field(
+    shares: list[Share] | dict[str, list[Share]] | None = Field(
         None,
         description="one per parent (normalized), or per layer group for style-based models; default equal",
     )
     mutation: float = Field(0.3, ge=0.0, le=1.0, description="0 keeps the mixture, 1 gives a stranger")
     seed: Seed = Field(0, description="seeds the mutation noise")
-    count: int = Field(8, ge=1, description="children to make")
-    class_index: int | None = Field(None, description="the children's class; default the main parent's")
+    count: Count = Field(8, description="children to make")
+    class_index: ClassIndex | None = Field(
+        None, description="the children's class; default the main parent's"
+    )
     truncation: float | None = Field(None, ge=0.0, le=2.0)
 
 
@@ -66,12 +75,12 @@ class InterpolateRequest(Strict):
     model: str | None = None
     seeds: list[Seed] | None = Field(None, description="key images by seed (at least two)")
     z: list[Latent] | None = Field(None, description="key images by latent (at least two)")
-    frames: int = Field(8, ge=1, description="frames from one key to the next")
-    class_index: int | None = None
+    frames: Count = Field(8, description="frames from one key to the next")
+    class_index: ClassIndex | None = None
     truncation: float | None = Field(None, ge=0.0, le=2.0)
     format: Literal["gif", "png"] = Field("gif", description="gif: an animation; png: a strip")
-    fps: int = Field(12, ge=1, le=60)
-    scale: int = Field(1, ge=1, le=16, description="upscale each frame by this integer factor")
+    fps: StrictInt = Field(12, ge=1, le=60)
+    scale: StrictInt = Field(1, ge=1, le=16, description="upscale each frame by this integer factor")
 
 
 def _state(request: Request) -> tuple[ModelManager, StudioLimits, InferenceQueue]:
@@ -85,16 +94,30 @@ def _generator(manager: ModelManager, name: str | None, capability: str) -> Gene
     return model
 
 
-def _check_output(model: GeneratorModel, limits: StudioLimits, images: int, scale: int) -> None:
-    """Refuse a PNG grid or GIF that would be too large, before anything is drawn."""
-    side = (int(model.info()["img_size"]) + 2) * scale  # each image with its grid padding
-    pixels = images * side * side
+def _check_output(
+    model: GeneratorModel, limits: StudioLimits, images: int, scale: int, nrow: int | None = None
+) -> None:
+    """Refuse a PNG grid or GIF that would be too large, before anything is drawn. The size is that of
+    the grid `imaging.make_grid` draws (`nrow` images per row, 2 pixels of padding when several), so a
+    wide `nrow` with few images counts its empty columns too."""
+    _refuse_large_output(grid_pixels(int(model.info()["img_size"]), images, nrow, scale), limits)
+
+
+def _refuse_large_output(pixels: int, limits: StudioLimits) -> None:
     if pixels > limits.max_output_pixels:
         raise StudioError(
             f"that image would have about {pixels:,} pixels, over the limit of {limits.max_output_pixels:,}; "
             "use fewer images or frames, or a smaller scale",
             status=413,
         )
+
+
+def grid_pixels(side: int, images: int, nrow: int | None, scale: int) -> int:
+    """Pixels of `imaging.make_grid`'s grid of `images` squares of `side`, upscaled `scale` times."""
+    padding = 2 if images > 1 else 0
+    columns = nrow or max(1, math.ceil(math.sqrt(images)))
+    rows = math.ceil(images / columns)
+    return (rows * (side + padding) + padding) * (columns * (side + padding) + padding) * scale * scale
 
 
 def _image_entries(
@@ -161,17 +184,17 @@ async def generate_png(
     request: Request,
     model: str | None = None,
     seed: Annotated[int, Query(ge=0, le=SEED_MAX)] = 0,
-    count: Annotated[int, Query(ge=1)] = 1,
-    class_index: int | None = None,
+    count: Annotated[int, Query(ge=1, le=SEED_MAX)] = 1,
+    class_index: Annotated[int | None, Query(ge=0, le=SEED_MAX)] = None,
     truncation: Annotated[float | None, Query(ge=0.0, le=2.0)] = None,
     scale: Annotated[int, Query(ge=1, le=16)] = 1,
-    nrow: Annotated[int | None, Query(ge=1)] = None,
+    nrow: Annotated[int | None, Query(ge=1, le=MAX_NROW)] = None,
 ) -> Response:
     manager, limits, queue = _state(request)
     chosen = _generator(manager, model, "generate")
     if count > limits.max_images or seed + count - 1 > SEED_MAX:
         raise StudioError(f"ask for 1..{limits.max_images} images with seeds below {SEED_MAX + 1}")
-    _check_output(chosen, limits, count, scale)
+    _check_output(chosen, limits, count, scale, nrow)
     seeds = [seed + i for i in range(count)]
     labels = chosen.labels(count, [class_index] * count)
 
@@ -231,7 +254,13 @@ async def interpolate(body: InterpolateRequest, request: Request) -> Response:
     total = (keys.shape[0] - 1) * body.frames + 1
     if total > limits.max_frames:
         raise StudioError(f"{total} frames is over the limit of {limits.max_frames}; use fewer frames")
-    _check_output(model, limits, total, body.scale)
+    side = int(model.info()["img_size"])
+    # a GIF holds `total` single frames; a PNG strip is one row of them
+    gif = body.format == "gif"
+    pixels = (
+        total * grid_pixels(side, 1, None, body.scale) if gif else grid_pixels(side, total, total, body.scale)
+    )
+    _refuse_large_output(pixels, limits)
     labels = model.labels(total, [body.class_index] * total) if body.class_index is not None else None
     if labels is None and model.info()["num_classes"]:
         labels = model.labels(total, [0] * total)

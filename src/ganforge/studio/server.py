@@ -25,6 +25,10 @@ def is_loopback(host: str) -> bool:
 def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -> Any:
     import uvicorn
 
+    from ganforge.studio.guard import guarded_protocol
+    from ganforge.studio.limits import StudioLimits
+
+    limits = getattr(getattr(app, "state", None), "limits", None) or StudioLimits()
     if not 0 <= port <= 65535:
         raise StudioError(f"--port {port} is not a port number (1..65535)")
     return uvicorn.Config(
@@ -34,7 +38,11 @@ def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -
         log_level=log_level,
         access_log=log_level in ("info", "debug"),
         timeout_keep_alive=5,  # idle connections are closed, so slow or stuck clients hold nothing
-        limit_concurrency=256,  # beyond this many open connections new requests get a 503
+        # No connection-count 503 (uvicorn's limit_concurrency counts half-open connections too, so 256
+        # clients that never finish a header locked everyone out): the guarded protocol drops clients
+        # that do not finish their request in time and makes room by dropping the slowest. Inference
+        # load is bounded by the inference queue (503 "busy").
+        http=guarded_protocol(limits.header_timeout_s, limits.body_timeout_s, limits.max_connections),
         server_header=False,
     )
 

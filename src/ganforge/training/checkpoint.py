@@ -1,12 +1,16 @@
-"""Checkpoint files: written atomically, loaded without unpickling code.
+"""Checkpoint files: written atomically, checksummed, loaded without unpickling code.
 
 A write goes to a temp file in the same folder, is fsynced, then renamed over the final name, so a
-crash or kill mid-write leaves every earlier checkpoint intact. Loading uses
-`torch.load(weights_only=True)`: tensors, numbers, strings, lists and dicts only.
+crash or kill mid-write leaves every earlier checkpoint intact. The file is the `torch.save` bytes
+followed by a trailer with their sha256, verified before anything is loaded: bytes damaged in place
+(which often still unpickle, into nonsense weights) make the file unreadable, like a truncated one.
+Loading uses `torch.load(weights_only=True)`: tensors, numbers, strings, lists and dicts only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
 from pathlib import Path
@@ -16,9 +20,13 @@ import torch
 
 from ganforge.console import warn
 from ganforge.errors import CheckpointError
+from ganforge.fileio import atomic_path
 
-FORMAT = "ganforge-checkpoint/1"
+FORMAT = "ganforge-checkpoint/2"  # /2: sha256 trailer
+LEGACY_FORMATS = ("ganforge-checkpoint/1",)  # loaded without a checksum (written before there was one)
 _NAME = re.compile(r"^step-(\d+)\.pt$")
+_TRAILER_TAG = b"\nganforge-sha256:"
+_TRAILER_LEN = len(_TRAILER_TAG) + 64 + 1  # tag, hex digest, newline
 
 
 def checkpoint_path(folder: Path, step: int) -> Path:
@@ -26,17 +34,24 @@ def checkpoint_path(folder: Path, step: int) -> Path:
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to `path` so that readers see either the old file or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """torch.save `obj` to `path` with a sha256 trailer, so that readers see either the old file or
+    the complete new one. A write error (a full disk) raises CheckpointError, earlier files intact."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    payload = buffer.getbuffer()
+    trailer = _TRAILER_TAG + hashlib.sha256(payload).hexdigest().encode() + b"\n"
     try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp:  # the user's umask, not mkstemp's 0600
+            with open(tmp, "wb") as f:
+                f.write(payload)
+                f.write(trailer)
+                f.flush()
+                os.fsync(f.fileno())
+    except OSError as err:
+        raise CheckpointError(
+            f"could not write checkpoint {path} ({err.strerror or err}); earlier checkpoints are intact: "
+            f"free some space (or fix the folder) and continue with --resume {path.parent.parent}"
+        ) from None
     _fsync_dir(path.parent)
 
 
@@ -54,11 +69,23 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load one checkpoint file, refusing anything that is not a ganforge checkpoint."""
+    """Load one checkpoint file, refusing anything that is not an intact ganforge checkpoint."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        data = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({err.strerror or err})") from None
+    payload, trailer = data[:-_TRAILER_LEN], data[-_TRAILER_LEN:]
+    checked = trailer.startswith(_TRAILER_TAG) and trailer.endswith(b"\n")
+    if checked:
+        expected = trailer[len(_TRAILER_TAG) : -1].decode("ascii", "replace")
+        if hashlib.sha256(payload).hexdigest() != expected:
+            raise CheckpointError(f"checkpoint {path} is damaged (its sha256 does not match its content)")
+    else:
+        payload = data  # a checkpoint from before checksums, or one whose trailer is damaged
+    try:
+        state = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for truncated, foreign or malicious files
         if _holds_code(path, err):  # say so plainly, not torch's advice on how to run it anyway
             raise CheckpointError(
@@ -67,7 +94,10 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
             ) from None
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"checkpoint {path} cannot be loaded safely ({first[:160]})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    marker = state.get("format") if isinstance(state, dict) else None
+    if marker == FORMAT and not checked:
+        raise CheckpointError(f"checkpoint {path} is damaged (its sha256 trailer is missing or altered)")
+    if marker != FORMAT and marker not in LEGACY_FORMATS:
         raise CheckpointError(f"{path} is not a ganforge checkpoint (no '{FORMAT}' marker)")
     return state
 
@@ -102,13 +132,39 @@ def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
 
 
 def load_latest(folder: Path, map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
-    """The newest checkpoint that loads; a damaged newer one is reported and skipped."""
-    for _, path in reversed(list_checkpoints(folder)):
+    """The newest checkpoint that loads; a damaged newer one is reported and skipped. None when there
+    are no checkpoints; UnreadableCheckpoints when there are some and none of them loads."""
+    found = list_checkpoints(folder)
+    errors = []
+    for _, path in reversed(found):
         try:
-            return load_checkpoint(path, map_location)
+            state = load_checkpoint(path, map_location)
         except CheckpointError as err:
-            warn(f"{err}; trying an older checkpoint")
+            errors.append(err)
+            older = "trying an older checkpoint" if path != found[0][1] else "no older checkpoint"
+            warn(f"{err}; {older}")
+            continue
+        state["_path"] = str(path)
+        return state
+    if found:
+        raise UnreadableCheckpoints(
+            f"none of the {len(found)} checkpoint(s) in {folder} can be loaded (newest: {errors[0]})"
+        )
     return None
+
+
+class UnreadableCheckpoints(CheckpointError):
+    """A run has checkpoints and none of them loads."""
+
+
+def set_aside(folder: Path, suffix: str) -> list[Path]:
+    """Rename every checkpoint in `folder` to `*.pt<suffix>` (kept for inspection, never loaded)."""
+    moved = []
+    for _, path in list_checkpoints(folder):
+        target = path.with_name(path.name + suffix)
+        os.replace(path, target)
+        moved.append(target)
+    return moved
 
 
 def prune(folder: Path, keep: int, protect: tuple[Path, ...] = ()) -> None:
@@ -121,5 +177,6 @@ def prune(folder: Path, keep: int, protect: tuple[Path, ...] = ()) -> None:
 def clean_temp_files(folder: Path) -> None:
     """Remove temp files that a killed write left behind."""
     if folder.is_dir():
-        for path in folder.glob(".*.tmp-*"):
-            path.unlink(missing_ok=True)
+        for pattern in (".*.tmp-*", ".*.part"):  # older writer's names, fileio.atomic_path's
+            for path in folder.glob(pattern):
+                path.unlink(missing_ok=True)

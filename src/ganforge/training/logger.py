@@ -9,18 +9,27 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.console import warn
+from ganforge.fileio import atomic_path
 
 
 class RunLogger:
-    def __init__(self, run_dir: Path, tensorboard: bool = True):
+    """Appends to a run's log. `resume_step`: the step training continues from; entries past it (the
+    steps a resumed run redoes) are dropped from log.jsonl, and TensorBoard purges them, so that no
+    step appears twice."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool = True, resume_step: int | None = None):
         self.path = run_dir / "log.jsonl"
+        if resume_step is not None and self.path.is_file():
+            truncate_log(self.path, resume_step)
         self.file = open(self.path, "a", buffering=1)  # line-buffered: a crash loses at most one line
         self.writer = None
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+                # a new event file; TensorBoard hides the older files' events at or after purge_step
+                purge = resume_step + 1 if resume_step is not None else None
+                self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge)
             except Exception as err:  # tensorboard is optional at run time
                 warn(f"TensorBoard logging is off ({err}); log.jsonl still has every scalar")
 
@@ -40,3 +49,23 @@ class RunLogger:
         self.file.close()
         if self.writer is not None:
             self.writer.close()
+
+
+def truncate_log(path: Path, step: int) -> int:
+    """Rewrite log.jsonl (atomically) without its entries past `step` and without a line cut off by a
+    kill mid-write; returns how many lines were dropped."""
+    kept, dropped = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            keep = int(entry.get("step", 0)) <= step
+        except (ValueError, TypeError, AttributeError):
+            keep = False
+        if keep:
+            kept.append(line + "\n")
+        else:
+            dropped += 1
+    if dropped:
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text("".join(kept))
+    return dropped

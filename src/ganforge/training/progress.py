@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Column
 
 from ganforge.console import console, info
 
@@ -16,15 +17,24 @@ class TrainProgress:
         self._last_step, self._last_time = start, time.perf_counter()
         self.images_per_second = 0.0
         if bar and not quiet:
+            digits = len(str(total))
+
+            def fixed(width: int) -> Column:  # never squeezed: the step count and ETA stay readable
+                return Column(no_wrap=True, min_width=width)
+
             self.bar = Progress(
-                TextColumn("[bold]train"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[ips]:>7.1f} img/s"),
-                TextColumn("{task.fields[losses]}"),
-                TimeRemainingColumn(),
+                TextColumn("[bold]train", table_column=fixed(5)),
+                MofNCompleteColumn(table_column=fixed(2 * digits + 1)),
+                BarColumn(bar_width=12, table_column=fixed(12)),
+                TimeRemainingColumn(table_column=fixed(7)),
+                TextColumn("{task.fields[ips]:>6.0f} img/s", table_column=fixed(12)),
+                # the losses take what is left of the line and are cut with "…" on a narrow terminal
+                TextColumn(
+                    "{task.fields[losses]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)
+                ),
                 console=console,
                 transient=False,
+                expand=True,
             )
             self.task = self.bar.add_task("train", total=total, completed=start, ips=0.0, losses="")
             self.bar.start()

@@ -20,7 +20,7 @@ from ganforge import bundle
 from ganforge.config import RunConfig
 from ganforge.console import info, progress_enabled, warn
 from ganforge.data.dataset import ImageData
-from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged
+from ganforge.errors import CheckpointError, ConfigError, GanforgeError, TrainingDiverged
 from ganforge.imaging import save_image, to_float
 from ganforge.metrics.store import update_metrics_json
 from ganforge.nn.ema import update_ema
@@ -33,6 +33,22 @@ from ganforge.training.logger import RunLogger
 from ganforge.training.progress import TrainProgress
 from ganforge.training.rundir import new_run_dir
 from ganforge.training.stream import BatchStream
+
+# Settings that do not change what a run computes, so `--resume` may change them; every other key of a
+# resumed run's config must match its checkpoint's. (Threads can change float rounding on CPU; that
+# is accepted, as on another machine.)
+CHANGEABLE_ON_RESUME = (
+    "train.steps",
+    "train.device",
+    "train.threads",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.eval_every",
+    "train.eval_metrics",
+    "train.eval_n",
+    "train.eval_features",
+)
 
 
 class NonFiniteError(RuntimeError):
@@ -64,14 +80,19 @@ class Trainer:
     def __init__(
         self,
         cfg: RunConfig,
-        run_dir: Path,
+        run_dir: Path | None,
         data: ImageData | dict[str, ImageData] | None = None,
         progress: bool | None = None,
         tensorboard: bool = True,
+        start_over: bool = False,
     ):
+        """`run_dir` None: set later (`new_run` makes it once everything here has worked). `start_over`:
+        set the run's checkpoints aside and train from step 0 (for a run none of whose checkpoints
+        loads; without it such a run is refused)."""
         load_all()
         self.cfg = cfg.validate()
-        self.run_dir = Path(run_dir)
+        self.run_dir = Path(run_dir) if run_dir is not None else Path()
+        self.start_over = start_over
         t = cfg.train
         if t.threads:
             torch.set_num_threads(t.threads)
@@ -94,6 +115,7 @@ class Trainer:
             data = recipe_class.load_data(cfg)
         self.datasets = data if isinstance(data, dict) else {"main": data}
         self.data = self.datasets["main"]
+        self._fit_batch_to_data()
         cfg.data.channels = int(self.data.images.shape[1])  # resolved, so the run rebuilds from config.json
         self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), self.data.num_classes)
 
@@ -129,6 +151,25 @@ class Trainer:
         self.show_progress = progress_enabled() if progress is None else progress
         self.tensorboard = tensorboard
         self._stop = threading.Event()
+        self.stop_signal: int | None = None  # SIGINT or SIGTERM, once one asked the run to stop
+
+    def _fit_batch_to_data(self) -> None:
+        """A dataset smaller than one batch trains with the batch lowered to it (saved in config.json,
+        so a resumed run uses the same), rather than refusing a folder of 50 images."""
+        world = self.dist.world_size
+        n = min(len(d) for d in self.datasets.values())
+        if self.global_batch <= n or n < world:
+            return  # fits, or too small for any batch (BatchStream says so)
+        t = self.cfg.train
+        lowered = n // world
+        warn(
+            f"the data has {n} images, fewer than one batch of {self.global_batch}: training with "
+            f"batch {lowered * world} (choose another with --batch-size)"
+        )
+        self.batch_size, self.global_batch = lowered, lowered * world
+        t.batch_size = lowered
+        if t.global_batch is not None:
+            t.global_batch = lowered * world
 
     def _maybe_sync_batchnorm(self) -> None:
         if not (self.cfg.train.sync_batchnorm and self.dist.enabled):
@@ -141,10 +182,14 @@ class Trainer:
 
     @classmethod
     def new_run(cls, cfg: RunConfig, runs_root: Path, **kwargs: Any) -> Trainer:
-        """Start a new auto-numbered run under `runs_root`; under torchrun rank 0 makes the directory."""
-        ctx = dist_utils.init_from_env(resolve_device(cfg.train.device))
-        run_dir = new_run_dir(runs_root, cfg.name) if ctx.is_main else None
-        return cls(cfg, dist_utils.broadcast_object(run_dir, ctx), **kwargs)
+        """Start a new auto-numbered run under `runs_root`; under torchrun rank 0 makes the directory.
+
+        The directory is made only once the data loaded and the models were built, and appears with its
+        config.json in place, so a start that fails leaves nothing behind."""
+        trainer = cls(cfg, None, **kwargs)
+        run_dir = new_run_dir(runs_root, cfg.name, trainer.cfg) if trainer.dist.is_main else None
+        trainer.run_dir = Path(dist_utils.broadcast_object(run_dir, trainer.dist))
+        return trainer
 
     # ------------------------------------------------------------------ state
 
@@ -175,9 +220,30 @@ class Trainer:
             "config": self.cfg.to_dict(),
         }
 
+    def check_config(self, state: dict[str, Any]) -> None:
+        """Refuse a checkpoint whose config differs from this run's in anything that changes the result
+        (an edited config.json): one line naming the keys, instead of a 'size mismatch' traceback."""
+        where = state.get("_path", "the checkpoint")
+        saved, now = _flatten(state.get("config") or {}), _flatten(self.cfg.to_dict())
+        changed = [k for k in sorted(saved.keys() & now.keys()) if saved[k] != now[k]]
+        changed = [k for k in changed if k not in CHANGEABLE_ON_RESUME and not k.startswith("train.health.")]
+        if changed:
+            shown = ", ".join(f"{k}: {saved[k]!r} in the checkpoint, {now[k]!r} now" for k in changed[:3])
+            raise CheckpointError(
+                f"the config of {self.run_dir} no longer matches {where} ({shown}); restore config.json, "
+                f"or start a new run with the new settings"
+            )
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, model in self.all_models().items():
-            model.load_state_dict(state["models"][name])
+            try:
+                model.load_state_dict(state["models"][name])
+            except (RuntimeError, KeyError) as err:
+                first = str(err).strip().splitlines()[-1].strip()[:200]
+                raise CheckpointError(
+                    f"{state.get('_path', 'the checkpoint')} does not fit model {name} of this run's config "
+                    f"({first}); restore config.json, or start a new run with the new settings"
+                ) from None
         for name, opt in self.recipe.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         self.recipe.load_state_dict(state["recipe"])
@@ -333,9 +399,32 @@ class Trainer:
         return save_image(images, path, nrow=self.sample_inputs.get("nrow"))
 
     def _request_stop(self, signum: int, frame: Any) -> None:
+        """Ctrl-C (SIGINT) or SIGTERM (Docker, Kubernetes, Slurm, systemd): finish the step, save, exit."""
         if self._stop.is_set():
-            raise KeyboardInterrupt  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt  # a second signal stops at once
+        self.stop_signal = signum
         self._stop.set()
+
+    def _resume_state(self, folder: Path) -> dict[str, Any] | None:
+        """The newest loadable checkpoint; refuses a run none of whose checkpoints loads, unless starting
+        over on purpose (they are then renamed aside, kept for inspection)."""
+        if self.start_over:
+            moved = ckpt.set_aside(folder, ".set-aside") if self.dist.is_main else []
+            # kept for inspection; the run's log is cut back to step 0 below
+            if moved:
+                names = f"{len(moved)} checkpoint(s) renamed *.pt.set-aside"
+                warn(f"starting {self.run_dir} over from step 0; {names}")
+            dist_utils.barrier(self.dist)
+            return None
+        try:
+            state = ckpt.load_latest(folder, self.device)
+        except ckpt.UnreadableCheckpoints as err:
+            raise ckpt.UnreadableCheckpoints(
+                f"{err}; the run was not restarted: to start it over from step 0 on purpose, add --start-over"
+            ) from None
+        if state is not None:
+            self.check_config(state)
+        return state
 
     def fit(self) -> TrainResult:
         """Train to `cfg.train.steps`, resuming from the newest checkpoint in the run directory."""
@@ -346,7 +435,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.clean_temp_files(folder)
         dist_utils.barrier(self.dist)  # every rank reads the same newest checkpoint
-        state = ckpt.load_latest(folder, self.device)
+        state = self._resume_state(folder)
         if state is not None:
             self.load_state_dict(state)
         if main:
@@ -354,7 +443,8 @@ class Trainer:
             if state is None:
                 self.save_checkpoint()  # the health guard always has a good state to return to
         dist_utils.barrier(self.dist)
-        logger = RunLogger(self.run_dir, self.tensorboard) if main else None
+        # log lines past the checkpoint's step are redone by this run: dropped, so none appears twice
+        logger = RunLogger(self.run_dir, self.tensorboard, resume_step=self.step) if main else None
         if logger is not None:
             logger.event(self.step, "started", **self.speed_settings())
         evaluator = self._evaluator() if main and t.eval_every else None
@@ -366,9 +456,10 @@ class Trainer:
             every=t.sample_every,
             quiet=not main,
         )
-        previous = None
+        previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, self._request_stop)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, self._request_stop)
         sums: dict[str, float] = {}
         count = 0
         try:
@@ -406,8 +497,8 @@ class Trainer:
                     self.save_checkpoint()
         finally:
             progress.close()
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         interrupted = self._stop.is_set() and self.step < t.steps
         result = TrainResult(self.run_dir, self.step, interrupted)
         if main:
@@ -465,3 +556,14 @@ class Trainer:
             metrics=metrics,
             capabilities=self.recipe.bundle_capabilities(),
         )
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"train": {"steps": 5}} -> {"train.steps": 5}."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
