@@ -159,6 +159,10 @@ function onKey(event) {
     else if (key.toLowerCase() === "y") { event.preventDefault(); redo(); }
     return;
   }
+  if (key === "Escape") {  // the open dialog closes itself; otherwise the newest job is cancelled
+    if (!$("viewer").open && !$("help").open) cancelNewest();
+    return;
+  }
   if (typing || event.altKey || event.ctrlKey || event.metaKey) return;
   if (shownId() !== null && (key === "ArrowLeft" || key === "ArrowRight")) { step(key === "ArrowLeft" ? -1 : 1); return; }
   const id = subject();
@@ -167,7 +171,6 @@ function onKey(event) {
     s: () => id && toggleStar(id), p: () => id && toggleParent(id),
     k: () => { if (id) { record(`keep #${id}`); keep(id); changed(); } },
     "?": () => $("help").showModal(),
-    Escape: () => { if (!$("viewer").open && !$("help").open) cancelNewest(); },
   };
   if (/^[1-9]$/.test(key) && pages[Number(key) - 1]) { location.hash = `#/${pages[Number(key) - 1]}`; return; }
   if (actions[key]) { event.preventDefault(); actions[key](); }
@@ -199,7 +202,7 @@ async function main() {
   setupViewer();
   state.listeners.push(renderTree, renderFavourites, renderHistory);
   const restored = await load().catch(() => false);
-  if (restored) setStatus(`Restored your session: ${state.kept.size} images in the tree, ${state.favourites.length} starred`);
+  if (restored) $("lineage-note").textContent = `Restored your session: ${state.kept.size} images in the tree, ${state.favourites.length} starred`;
   state.listeners.push(save);
   await setupEdit();
   $("undo").addEventListener("click", undo);
