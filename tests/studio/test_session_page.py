@@ -325,7 +325,15 @@ def test_before_after_pages_urls_shortcuts_favicon_and_thumbnails(page, tmp_path
     ids = grid(page, "digits", 0, 2)
     box = page.locator(f"#grid .card[data-id='{ids[0]}'] img").bounding_box()
     assert box["width"] >= 128 and box["height"] >= 128
-    page.keyboard.press("Escape")
+    page.click(f"#grid .card[data-id='{ids[1]}'] img")
+    page.click("#viewer-edit")  # the Edit page edits the image in the large view
+    page.wait_for_function("() => document.body.dataset.tab === 'edit'")
+    assert page.get_attribute("#edit-img", "src") == page.get_attribute(
+        f"#grid .card[data-id='{ids[1]}'] img", "src"
+    )
+    assert page.is_visible(
+        "#genes-panel"
+    )  # the latent-editing panel's place (genes.js fills it when installed)
     assert page.get_attribute("link[rel=icon]", "href") == "/static/favicon.svg"
     icon = httpx.get(session_server.url + "/static/favicon.svg")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

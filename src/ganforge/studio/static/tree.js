@@ -95,7 +95,7 @@ export function renderTree() {
       const mid = (y1 + y2) / 2;
       edges.append(svg("path", { d: `M${x1},${y1} C${x1},${mid} ${x2},${mid} ${x2},${y2}`,
         class: "edge", "data-from": p, "data-to": id }));
-      const lx = x1 + (x2 - x1) * 0.72, ly = y1 + (y2 - y1) * 0.72;
+      const lx = x1 + (x2 - x1) * 0.4, ly = y1 + (y2 - y1) * 0.4;  // nearer the parent: a child's edges meet at its top
       labels.append(svg("text", { x: lx, y: ly, class: "edge-label", "data-from": p, "data-to": id,
         "text-anchor": "middle" }, edgeLabel(entry, i)));
     });
