@@ -51,16 +51,22 @@ def photo(path: Path, size: tuple[int, int], gray: bool = False) -> Path:
 def save_small(page, path: Path, full: bool = False) -> None:
     png = page.screenshot(full_page=full)
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        path, optimize=True
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     for name in ("generator", "style", "upscale", "colorize", "inpaint"):
         parser.add_argument(f"--{name}", required=name == "generator")
     parser.add_argument("--shots", type=Path, default=None, help="folder for the screenshots")
     parser.add_argument("--project-steps", type=int, default=200)
-    parser.add_argument("--big", type=int, default=1000, help="width of the upscale photo (x4: 12 MP at 1000)")
+    parser.add_argument(
+        "--big", type=int, default=1000, help="width of the upscale photo (x4: 12 MP at 1000)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -148,7 +154,9 @@ def main() -> None:
         def project() -> None:
             page.eval_on_selector("#photo-note", "n => { n.textContent = ''; }")
             page.click("#photo-go")
-            page.wait_for_function("() => document.getElementById('photo-note').textContent.includes('now a parent')")
+            page.wait_for_function(
+                "() => document.getElementById('photo-note').textContent.includes('now a parent')"
+            )
 
         timed(f"project a photo into {gen} ({args.project_steps} steps, pixels)", project, rows)
         page.check("#photo-perceptual")
@@ -205,21 +213,26 @@ def main() -> None:
             row = page.locator("#jobs .job[data-route=upscale]")
             t0 = time.perf_counter()
             page.wait_for_function(
-                "() => Number(document.querySelector('#jobs .job[data-route=upscale]')?.dataset.done || 0) >= 2",
+                "() => Number(document.querySelector('#jobs .job[data-route=upscale]')?.dataset.done) >= 2",
                 timeout=600_000,
             )
             tiles = time.perf_counter() - t0
             done, total = int(row.get_attribute("data-done")), int(row.get_attribute("data-total"))
             rows.append((f"upscale x4 to {out_mp:.0f} MP: first {done} of {total} tiles", tiles, 0.0))
-            print(f"upscale x4 to {out_mp:.0f} MP: {done}/{total} tiles after {tiles:.1f} s "
-                  f"(about {tiles / done * total:.0f} s for all)", flush=True)
+            print(
+                f"upscale x4 to {out_mp:.0f} MP: {done}/{total} tiles after {tiles:.1f} s "
+                f"(about {tiles / done * total:.0f} s for all)",
+                flush=True,
+            )
             if args.shots:
                 page.set_viewport_size({"width": 1280, "height": 800})
                 save_small(page, args.shots / "upscale-progress-desktop.png")
 
             def cancel() -> None:
                 row.locator("button.cancel").click()
-                page.wait_for_function("() => document.getElementById('status').textContent === 'Upscale: cancelled'")
+                page.wait_for_function(
+                    "() => document.getElementById('status').textContent === 'Upscale: cancelled'"
+                )
 
             timed("cancel the running upscale (until the page is free)", cancel, rows)
         if args.shots:
@@ -240,9 +253,12 @@ def shots(page, url: str, args, tmp: Path, style: str | None) -> None:
             if not page.locator(f"#tabs button[data-tab={name}]").count():
                 continue
             page.goto(url + f"#/{name}")
+            page.evaluate("() => window.scrollTo(0, 0)")
             page.wait_for_timeout(250)
             if name in ("colorize", "upscale", "inpaint"):
-                page.set_input_files("#img-file", str(small if name == "upscale" else photo(tmp / "mid.png", (256, 192))))
+                page.set_input_files(
+                    "#img-file", str(small if name == "upscale" else photo(tmp / "mid.png", (256, 192)))
+                )
                 if name == "inpaint":
                     box = page.locator("#mask-canvas").bounding_box()
                     page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.4)
@@ -259,6 +275,10 @@ def shots(page, url: str, args, tmp: Path, style: str | None) -> None:
             page.wait_for_timeout(300)
             save_small(page, args.shots / f"{name}-{size}.png")
         page.goto(url + "#/breed")
+        page.locator("#tree").scroll_into_view_if_needed()
+        page.evaluate("() => document.getElementById('tree').scrollIntoView()")
+        page.wait_for_timeout(200)
+        save_small(page, args.shots / f"tree-{size}.png")
         page.locator("#tree .node").nth(1).click()
         page.wait_for_timeout(200)
         save_small(page, args.shots / f"large-view-{size}.png")

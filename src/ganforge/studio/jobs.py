@@ -37,7 +37,7 @@ from ganforge.errors import GanforgeError
 from ganforge.studio.limits import Busy, NotFound, StudioError
 
 LONG_ROUTES = ("project", "translate", "colorize", "upscale", "inpaint")
-MAX_KEPT = 32  # finished jobs whose results stay fetchable; older ones are forgotten
+MAX_KEPT = 16  # finished jobs whose results stay fetchable; older ones are forgotten
 MAX_WAITING = 16  # jobs waiting per lane; more get a 503 "busy"
 POLL_S = 0.02
 
