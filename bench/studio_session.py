@@ -256,9 +256,9 @@ def shots(page, url: str, args, tmp: Path, style: str | None) -> None:
             page.evaluate("() => window.scrollTo(0, 0)")
             page.wait_for_timeout(250)
             if name in ("colorize", "upscale", "inpaint"):
-                page.set_input_files(
-                    "#img-file", str(small if name == "upscale" else photo(tmp / "mid.png", (256, 192)))
-                )
+                gray = name == "colorize"  # what a colorize user brings: a black-and-white photo
+                upload = small if name == "upscale" else photo(tmp / f"mid-{gray}.png", (256, 192), gray)
+                page.set_input_files("#img-file", str(upload))
                 if name == "inpaint":
                     box = page.locator("#mask-canvas").bounding_box()
                     page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.4)

@@ -1,13 +1,13 @@
 // The family tree (hand-written SVG: a layered layout of at most a few hundred nodes needs no library)
-// and the Favourites strip. Generations run top to bottom; each edge carries the parent's share and
-// the mutation of the breeding (or the layers a style mix took, or the genes of an edit).
+// and the Favourites strip. Generations run top to bottom; each edge carries the share the parent gave (or the layers a style mix took, or the genes of an edit); a bred child's label
+// carries its breeding's mutation.
 
 import { $, card, describe, el, pixelClass, setCurrent, state, toggleParent } from "./common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE = 88;     // node image side, px
-const GAP_X = 64;    // between nodes of a generation (room for edge labels)
-const GAP_Y = 76;    // between generations
+const GAP_X = 48;    // between nodes of a generation
+const GAP_Y = 84;    // between generations (room for edge labels)
 const PAD = 12;
 
 function svg(tag, attrs = {}, ...children) {
@@ -25,20 +25,27 @@ const pct = (values, i) => {
   return total > 0 ? `${Math.round((100 * values[i]) / total)}%` : "–";
 };
 
-// What an edge from parent slot `i` into `entry` says.
+// What an edge from parent slot `i` into `entry` says (the breeding's mutation is on the child's label).
 export function edgeLabel(entry, i) {
   if (entry.kind === "child") {
     const shares = entry.shares;
-    const share = Array.isArray(shares)
+    return Array.isArray(shares)
       ? pct(shares, i)
       : Object.entries(shares).map(([g, v]) => `${g[0]}${pct(v, i)}`).join(" ");
-    return `${share} · μ${entry.mutation}`;
   }
   if (entry.kind === "mix") return i === 0 ? "base" : entry.layers.join("+");
   if (entry.kind === "edit") {
     return Object.entries(entry.genes || {}).map(([g, v]) => `${g} ${v > 0 ? "+" : ""}${v}`).join(", ") || "edit";
   }
   return "";
+}
+
+function nodeLabel(entry) {
+  let text = `#${entry.id}`;
+  if (entry.kind === "child") text += ` μ${entry.mutation}`;
+  if (entry.kind === "photo") text += " photo";
+  if (state.favourites.includes(entry.id)) text += " ★";
+  return text;
 }
 
 export function layout(ids) {
@@ -85,19 +92,28 @@ export function renderTree() {
   const edges = svg("g", { class: "edges" });
   const labels = svg("g", { class: "edge-labels" });
   const nodes = svg("g", { class: "nodes" });
+  const outgoing = new Map(ids.map((id) => [id, []]));  // parent -> its children in the tree, left to right
+  for (const id of [...ids].sort((a, b) => pos.get(a).x - pos.get(b).x)) {
+    for (const p of state.entries.get(id).parents || []) if (outgoing.has(p)) outgoing.get(p).push(id);
+  }
   for (const id of ids) {
     const entry = state.entries.get(id);
     const to = pos.get(id);
-    (entry.parents || []).forEach((p, i) => {
-      if (!pos.has(p)) return;
+    const slots = (entry.parents || []).filter((p) => pos.has(p));
+    slots.forEach((p, k) => {
+      const i = entry.parents.indexOf(p);
       const from = pos.get(p);
-      const x1 = from.x + NODE / 2, y1 = from.y + NODE + 18, x2 = to.x + NODE / 2, y2 = to.y;
+      const out = outgoing.get(p);  // spread a parent's edges along its bottom, a child's along its top
+      const x1 = from.x + (NODE * (out.indexOf(id) + 1)) / (out.length + 1), y1 = from.y + NODE + 18;
+      const x2 = to.x + (NODE * (k + 1)) / (slots.length + 1), y2 = to.y;
       const mid = (y1 + y2) / 2;
       edges.append(svg("path", { d: `M${x1},${y1} C${x1},${mid} ${x2},${mid} ${x2},${y2}`,
         class: "edge", "data-from": p, "data-to": id }));
-      const lx = x1 + (x2 - x1) * 0.4, ly = y1 + (y2 - y1) * 0.4;  // nearer the parent: a child's edges meet at its top
-      labels.append(svg("text", { x: lx, y: ly, class: "edge-label", "data-from": p, "data-to": id,
-        "text-anchor": "middle" }, edgeLabel(entry, i)));
+      const text = edgeLabel(entry, i);
+      if (text) {
+        labels.append(svg("text", { x: x2, y: y2 - 6 - 12 * (k % 2), class: "edge-label", "data-from": p,
+          "data-to": id, "text-anchor": "middle" }, text));
+      }
     });
     const classes = ["node"];
     if (state.parents.includes(id)) classes.push("parent");
@@ -116,8 +132,7 @@ export function renderTree() {
     svg("rect", { x: -3, y: -3, width: NODE + 6, height: NODE + 24, rx: 6, class: "frame" }),
     svg("image", { href: entry.png, width: NODE, height: NODE, class: pixelClass(entry),
       preserveAspectRatio: "xMidYMid meet" }),
-    svg("text", { x: NODE / 2, y: NODE + 14, "text-anchor": "middle", class: "node-label" },
-      `#${id}${state.favourites.includes(id) ? " ★" : ""}${entry.kind === "photo" ? " photo" : ""}`)));
+    svg("text", { x: NODE / 2, y: NODE + 14, "text-anchor": "middle", class: "node-label" }, nodeLabel(entry))));
   }
   box.replaceChildren(svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
     "aria-label": `family tree of ${ids.length} images` }, edges, labels, nodes));
