@@ -167,3 +167,6 @@ def pattern(width: int = 12, height: int = 10) -> Image.Image:
     image = Image.new("RGB", (width, height))
     image.putdata([((17 * i) % 256, (5 * i + 40) % 256, (200 - 3 * i) % 256) for i in range(width * height)])
     return image
+
+
+from studio.session_fixtures import api, session_bundles, session_server  # noqa: E402, F401  (issue 22)

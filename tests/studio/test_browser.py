@@ -83,6 +83,8 @@ def test_page_lists_models_and_generates(page, server):
         "Generate",
         "Breed",
         "Interpolate",
+        "Mix",
+        "Edit",
         "Translate",
         "Upscale",
         "Inpaint",
@@ -113,8 +115,8 @@ def test_page_lists_models_and_generates(page, server):
 
 def test_breed_two_parents_keep_breeding_and_round_trip_the_lineage(page, server, browser, tmp_path):
     seed_grid(page, 10, 6)
-    page.click("#grid .card[data-seed='10']")
-    page.click("#grid .card[data-seed='11']")
+    page.click("#grid .card[data-seed='10'] .pick")
+    page.click("#grid .card[data-seed='11'] .pick")
     assert page.locator("#grid .card.selected").count() == 2
     page.click("#tabs button[data-tab=breed]")
     assert page.locator("#parents .parent").count() == 2
@@ -140,19 +142,19 @@ def test_breed_two_parents_keep_breeding_and_round_trip_the_lineage(page, server
 
     first_child = page.locator("#children .card").nth(0)
     child_id = first_child.get_attribute("data-id")
-    first_child.click()  # a child joins the parents
+    first_child.locator(".pick").click()  # a child joins the parents
     assert page.locator("#parents .parent").count() == 3
     page.click("#breed-go")
     page.wait_for_function(f"() => !document.querySelector('#children .card[data-id=\"{child_id}\"]')")
     assert page.locator("#children .card").count() == 6
-    assert page.locator("#lineage li").count() == 1 + 6 + 6 + 6  # hero, grid, two broods
+    assert page.locator("#tree .node").count() == 3  # what was bred from, not every seed looked at
 
     with page.expect_download() as info:
         page.click("#lineage-export")
     saved = tmp_path / "lineage.json"
     info.value.save_as(saved)
     lineage = json.loads(saved.read_text())
-    assert lineage["format"] == "ganforge-lineage/1" and len(lineage["entries"]) == 19
+    assert lineage["format"] == "ganforge-lineage/1" and len(lineage["entries"]) == 3 + 6  # tree, last brood
     grandchild = lineage["entries"][-1]
     assert (
         grandchild["kind"] == "child"
@@ -160,8 +162,8 @@ def test_breed_two_parents_keep_breeding_and_round_trip_the_lineage(page, server
         and grandchild["mutation"] == 0.4
     )
     originals = {
-        li.get_attribute("data-id"): li.locator("img").get_attribute("src")
-        for li in page.locator("#lineage li").all()
+        node.get_attribute("data-id"): node.locator("image").get_attribute("href")
+        for node in page.locator("#tree .node").all()
     }
 
     fresh = browser.new_page()
@@ -172,10 +174,10 @@ def test_breed_two_parents_keep_breeding_and_round_trip_the_lineage(page, server
     fresh.wait_for_function(
         "() => document.getElementById('lineage-note').textContent.startsWith('imported')"
     )
-    assert fresh.inner_text("#lineage-note") == "imported 19 images; 12 of 12 children replayed exactly"
+    assert fresh.inner_text("#lineage-note") == "imported 9 images; 7 of 7 children replayed exactly"
     imported = {
-        li.get_attribute("data-id"): li.locator("img").get_attribute("src")
-        for li in fresh.locator("#lineage li").all()
+        node.get_attribute("data-id"): node.locator("image").get_attribute("href")
+        for node in fresh.locator("#tree .node").all()
     }
     assert imported == originals  # every image reproduced from the file alone
     fresh.close()

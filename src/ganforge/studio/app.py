@@ -64,6 +64,9 @@ def create_app(
 ) -> FastAPI:
     """The studio app over `models` (a ModelManager, or bundle/run paths to load once now)."""
     from ganforge.studio import edit_routes, routes
+    from ganforge.studio.jobs import install as install_jobs
+    from ganforge.studio.mix_routes import router as mix_router
+    from ganforge.studio.project_routes import router as project_router
 
     limits = limits or StudioLimits()
     manager = models if isinstance(models, ModelManager) else ModelManager(models, device)
@@ -121,4 +124,7 @@ def create_app(
 
     app.include_router(routes.router)
     app.include_router(edit_routes.router)  # genes: /api/directions, /api/edit(.png), /api/edit/breed
+    app.include_router(mix_router)
+    app.include_router(project_router)
+    install_jobs(app)  # POST /api/jobs/<route>: any route above as a background job with progress and cancel
     return app

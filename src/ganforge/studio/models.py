@@ -27,6 +27,7 @@ from ganforge.errors import CheckpointError
 from ganforge.pipelines.breed import BreedPipeline, layer_groups, supports_truncation, synthesize
 from ganforge.pipelines.generate import latents
 from ganforge.pipelines.interpolate import slerp
+from ganforge.studio.jobs import report_progress
 from ganforge.studio.limits import NotFound, StudioError
 
 GENERATOR_NAMES = ("G_ema", "G")
@@ -194,6 +195,8 @@ def _load_translation(folder: Path, meta: dict[str, Any], caps: Capabilities) ->
         pipes = {d: TranslatePipeline.from_bundle(folder, d) for d in directions}
     else:
         pipes = {None: TranslatePipeline.from_bundle(folder)}
+    for pipe in pipes.values():
+        pipe.progress = report_progress  # tiles done / total for studio jobs; a cancel stops between tiles
 
     def run(image: torch.Tensor, mask: torch.Tensor | None, direction: str | None) -> torch.Tensor:
         pipe = pipes[direction if directions else None]
@@ -209,6 +212,7 @@ def _load_upscale(folder: Path, meta: dict[str, Any], caps: Capabilities) -> lis
     except ImportError:
         return []
     pipe = UpscalePipeline.from_bundle(folder)
+    pipe.progress = report_progress  # tiles done / total for studio jobs; a cancel stops between tiles
 
     def run(image: torch.Tensor, mask: torch.Tensor | None, direction: str | None) -> torch.Tensor:
         # the pipeline's PIL entry point handles gray, color and alpha; 8-bit round trips are exact

@@ -1,18 +1,29 @@
-// The studio page's entry point: loads the models, shows only the tabs they support, and runs the
-// Generate tab. Breed and lineage live in breed.js; Interpolate and the image tools in tools.js.
+// The studio page's entry point: loads the models, shows only the pages they support (each its own
+// URL: #/generate, #/breed, ...), restores the saved session, runs the Generate page and the keyboard
+// shortcuts. Breed lives in breed.js (photo in: photo.js), the tree in tree.js, Mix in mix.js, Edit in
+// edit.js, the large view and share links in viewer.js, Interpolate and the image tools in tools.js.
 
 import { setupBreed } from "./breed.js";
 import {
-  $, addEntry, attempt, canDo, card, changed, el, fillSelect, modelInfo, postJSON, randomSeed, setStatus, state,
-  toggleParent,
+  $, addEntry, attempt, canDo, card, changed, el, fillSelect, history, keep, modelInfo, pixelClass, randomSeed,
+  record, redo, setStatus, state, toggleParent, toggleStar, undo,
 } from "./common.js";
+import { setupEdit } from "./edit.js";
+import { cancelNewest, runJob } from "./jobs.js";
+import { setupMix } from "./mix.js";
+import { setupPhoto } from "./photo.js";
+import { load, save } from "./store.js";
 import { setupImageTools, setupInterpolate, showImageTask } from "./tools.js";
+import { renderFavourites, renderTree } from "./tree.js";
+import { openViewer, setupViewer, showShared, shownId, step } from "./viewer.js";
 
-const TABS = [
-  ["generate", "Generate"], ["breed", "Breed"], ["interpolate", "Interpolate"],
-  ["translate", "Translate"], ["upscale", "Upscale"], ["colorize", "Colorize"], ["inpaint", "Inpaint"],
+const PAGES = [
+  ["generate", "Generate", "generate"], ["breed", "Breed", "breed"], ["interpolate", "Interpolate", "interpolate"],
+  ["mix", "Mix", "mix"], ["edit", "Edit", "generate"], ["translate", "Translate", "translate"],
+  ["upscale", "Upscale", "upscale"], ["colorize", "Colorize", "colorize"], ["inpaint", "Inpaint", "inpaint"],
 ];
 const IMAGE_TASKS = ["translate", "upscale", "colorize", "inpaint"];
+let pages = [];  // the pages the loaded models support, in order
 
 function showTab(name) {
   for (const button of $("tabs").children) button.setAttribute("aria-selected", String(button.dataset.tab === name));
@@ -20,16 +31,33 @@ function showTab(name) {
   for (const tab of document.querySelectorAll(".tab")) tab.hidden = tab.id !== `tab-${section}`;
   if (IMAGE_TASKS.includes(name)) showImageTask(name);
   document.body.dataset.tab = name;
+  const title = PAGES.find(([page]) => page === name)?.[1] ?? "Shared image";
+  document.title = `${title} · ganforge studio`;
+}
+
+// #/<page>, or #/image?<recipe> for a share link; anything else shows the first page.
+function route() {
+  const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
+  if (path === "image" && query) {
+    showTab("shared");
+    showShared(new URLSearchParams(query));
+    return;
+  }
+  const page = pages.includes(path) ? path : pages[0];
+  if (page) showTab(page);
 }
 
 function listModels() {
   $("models").replaceChildren(...state.models.map((m) => el("li", { dataset: { model: m.name } },
     el("strong", {}, m.name), " ", el("span", { class: "caps" }, `${m.recipe}: ${m.capabilities.join(", ")}`))));
-  const tabs = TABS.filter(([capability]) => canDo(capability).length > 0);
-  $("tabs").replaceChildren(...tabs.map(([capability, title]) =>
-    el("button", { type: "button", role: "tab", dataset: { tab: capability }, onclick: () => showTab(capability) }, title)));
-  if (tabs.length) showTab(tabs[0][0]);
-  else setStatus("No model can be used in the studio.", true);
+  const styleModels = canDo("generate").filter((m) => m.layer_groups && m.layer_groups.length);
+  const tabs = PAGES.filter(([page, , capability]) => (page === "mix" ? styleModels.length : canDo(capability).length) > 0);
+  pages = tabs.map(([page]) => page);
+  $("tabs").replaceChildren(...tabs.map(([page, title], i) => el("button", {
+    type: "button", role: "tab", dataset: { tab: page }, title: `${title} (${i + 1})`,
+    onclick: () => { location.hash = `#/${page}`; },
+  }, title)));
+  if (!tabs.length) setStatus("No model can be used in the studio.", true);
 }
 
 // Generate -----------------------------------------------------------------------------------------
@@ -58,14 +86,15 @@ function entriesFrom(result, options) {
   }));
 }
 
-async function newImage() {
+async function newImage(makeCurrent = true) {
   const options = genOptions();
   const seed = randomSeed();
-  const result = await attempt("Generating", () => postJSON("/api/generate", { ...options, seeds: [seed] }));
+  const result = await attempt("Generating", () => runJob("generate", { ...options, seeds: [seed] }, "Generating"));
   if (!result) return;
   const [entry] = entriesFrom(result, options);
   const img = $("hero-img");
   img.src = entry.png;
+  img.className = pixelClass(entry);
   img.dataset.id = String(entry.id);
   img.dataset.seed = String(seed);
   $("hero-caption").textContent = `seed ${seed}` + (entry.class_index !== null ? `, class ${genModel().class_names[entry.class_index]}` : "");
@@ -74,6 +103,7 @@ async function newImage() {
   if (options.truncation !== undefined) query.set("truncation", String(options.truncation));
   $("hero-download").href = `/api/generate.png?${query}`;
   $("hero-download").download = `${options.model}-seed${seed}.png`;
+  if (makeCurrent || state.current === null) state.current = entry.id;
   changed();
 }
 
@@ -82,7 +112,7 @@ async function seedGrid() {
   const first = Math.max(0, Number($("grid-seed").value) || 0);
   const count = Math.min(Math.max(1, Number($("grid-count").value) || 1), state.limits.max_images || 64);
   const result = await attempt("Drawing the seed grid",
-    () => postJSON("/api/generate", { ...options, seed: first, count }));
+    () => runJob("generate", { ...options, seed: first, count }, "Drawing the seed grid"));
   if (!result) return;
   const entries = entriesFrom(result, options);
   $("grid").dataset.ids = entries.map((e) => e.id).join(",");
@@ -90,29 +120,66 @@ async function seedGrid() {
 }
 
 function renderGrid() {
-  const ids = ($("grid").dataset.ids || "").split(",").filter(Boolean).map(Number);
-  $("grid").replaceChildren(...ids.map((id) => card(state.entries.get(id))));
+  const ids = ($("grid").dataset.ids || "").split(",").filter(Boolean).map(Number).filter((id) => state.entries.has(id));
+  $("grid").replaceChildren(...ids.map((id) => card(state.entries.get(id), "", ids)));
   const heroId = Number($("hero-img").dataset.id);
   $("hero-img").classList.toggle("selected", state.parents.includes(heroId));
+  $("hero-parent").textContent = state.parents.includes(heroId) ? "Parent ✓" : "Use as parent";
+  $("hero-star").textContent = state.favourites.includes(heroId) ? "★ Starred" : "☆ Star";
 }
 
 function setupGenerate() {
   const generators = canDo("generate");
-  if (!generators.length) return;
+  if (!generators.length) return false;
   fillSelect($("gen-model"), generators.map((m) => [m.name, m.name]));
   $("gen-model").addEventListener("change", () => { onGenModel(); newImage(); });
   $("gen-class").addEventListener("change", newImage);
   $("gen-trunc").addEventListener("input", () => { $("gen-trunc-value").textContent = $("gen-trunc").value; });
   $("gen-trunc").addEventListener("change", newImage);
-  $("gen-new").addEventListener("click", newImage);
+  $("gen-new").addEventListener("click", () => newImage());
   $("grid-go").addEventListener("click", seedGrid);
-  $("hero-img").addEventListener("click", () => {
-    const id = Number($("hero-img").dataset.id);
-    if (id) toggleParent(id);
-  });
+  const hero = () => Number($("hero-img").dataset.id) || null;
+  $("hero-img").addEventListener("click", () => hero() && openViewer(hero()));
+  $("hero-parent").addEventListener("click", () => hero() && toggleParent(hero()));
+  $("hero-star").addEventListener("click", () => hero() && toggleStar(hero()));
   state.listeners.push(renderGrid);
   onGenModel();
-  newImage();  // a new image on every visit
+  return true;
+}
+
+// Keyboard shortcuts -------------------------------------------------------------------------------
+
+function subject() { return shownId() ?? state.current; }
+
+function onKey(event) {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName) && event.target.type !== "range";
+  const key = event.key;
+  if ((event.ctrlKey || event.metaKey) && !typing) {
+    if (key.toLowerCase() === "z") { event.preventDefault(); (event.shiftKey ? redo : undo)(); }
+    else if (key.toLowerCase() === "y") { event.preventDefault(); redo(); }
+    return;
+  }
+  if (key === "Escape") {  // the open dialog closes itself; otherwise the newest job is cancelled
+    if (!$("viewer").open && !$("help").open) cancelNewest();
+    return;
+  }
+  if (typing || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (shownId() !== null && (key === "ArrowLeft" || key === "ArrowRight")) { step(key === "ArrowLeft" ? -1 : 1); return; }
+  const id = subject();
+  const actions = {
+    n: () => newImage(), b: () => $("breed-go").click(), z: undo, Z: redo, y: redo,
+    s: () => id && toggleStar(id), p: () => id && toggleParent(id),
+    k: () => { if (id) { record(`keep #${id}`); keep(id); changed(); } },
+    "?": () => $("help").showModal(),
+  };
+  if (/^[1-9]$/.test(key) && pages[Number(key) - 1]) { location.hash = `#/${pages[Number(key) - 1]}`; return; }
+  if (actions[key]) { event.preventDefault(); actions[key](); }
+}
+
+function renderHistory() {
+  const { undo: u, redo: r } = history();
+  $("undo").disabled = u === 0;
+  $("redo").disabled = r === 0;
 }
 
 async function main() {
@@ -126,10 +193,34 @@ async function main() {
     return;
   }
   listModels();
-  setupGenerate();
+  const canGenerate = setupGenerate();
   setupBreed();
+  setupPhoto();
+  setupMix();
   setupInterpolate();
   setupImageTools();
+  setupViewer();
+  state.listeners.push(renderTree, renderFavourites, renderHistory);
+  const restored = await load().catch(() => false);
+  if (restored) $("lineage-note").textContent = `Restored your session: ${state.kept.size} images in the tree, ${state.favourites.length} starred`;
+  state.listeners.push(save);
+  await setupEdit();
+  $("undo").addEventListener("click", undo);
+  $("redo").addEventListener("click", redo);
+  $("help-open").addEventListener("click", () => $("help").showModal());
+  $("help-close").addEventListener("click", () => $("help").close());
+  $("session-clear").addEventListener("click", () => {
+    record("clear the tree");
+    state.kept = new Set();
+    state.favourites = [];
+    state.parents = [];
+    changed();
+  });
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("hashchange", route);
+  route();
+  changed();
+  if (canGenerate) await newImage(false);  // a new image on every visit
   document.body.dataset.ready = "true";
 }
 

@@ -2,9 +2,10 @@
 // lineage, which exports and imports as JSON that reproduces every image.
 
 import {
-  $, addEntry, attempt, card, changed, describe, el, modelInfo, postJSON, randomSeed, setStatus, state,
-  toggleParent,
+  $, addEntry, attempt, card, changed, describe, el, keep, modelInfo, pixelClass, randomSeed, record, setStatus,
+  state, toggleParent,
 } from "./common.js";
+import { runJob } from "./jobs.js";
 
 const LINEAGE_FORMAT = "ganforge-lineage/1";
 const shareValues = new Map();  // parent id -> {group: 0..100}
@@ -26,7 +27,7 @@ function renderParents() {
     const model = modelInfo(entry.model);
     if (!shareValues.has(entry.id)) shareValues.set(entry.id, Object.fromEntries(groupsOf(model).map((g) => [g, 50])));
     return el("div", { class: "parent", dataset: { id: String(entry.id) } },
-      el("img", { src: entry.png, alt: describe(entry) }),
+      el("img", { src: entry.png, alt: describe(entry), class: pixelClass(entry) }),
       el("div", { class: "shares" }, el("span", {}, describe(entry)),
         ...groupsOf(model).map((g) => shareSlider(entry.id, g))),
       el("button", { type: "button", title: "remove", onclick: () => toggleParent(entry.id) }, "×"));
@@ -54,33 +55,33 @@ async function breed() {
     count: Math.min(Math.max(1, Number($("children-count").value) || 1), state.limits.max_images || 64),
   };
   if (model.truncation && parents[0].truncation !== null) request.truncation = parents[0].truncation;
-  const result = await attempt("Breeding", () => postJSON("/api/breed", request));
+  const result = await attempt("Breeding", () => runJob("breed", request, "Breeding"));
   if (!result) return;
+  record(`breed ${request.count} children of ${parents.map((e) => `#${e.id}`).join(" × ")}`);
+  for (const e of parents) keep(e.id);  // what was bred from enters the family tree
   const children = result.children.map((child, index) => addEntry({
     model: model.name, kind: "child", seed: null, z: child.z, class_index: child.class_index,
     truncation: request.truncation ?? null, png: child.png, parents: parents.map((e) => e.id),
     shares: request.shares, mutation: request.mutation, breed_seed: request.seed, count: request.count, index,
   }));
-  $("children").dataset.ids = children.map((e) => e.id).join(",");
+  state.children = children.map((e) => e.id);
   $("breed-seed").value = String(request.seed + 1);  // breeding again gives new children
   changed();
 }
 
 function renderChildren() {
-  const ids = ($("children").dataset.ids || "").split(",").filter(Boolean).map(Number);
-  $("children").replaceChildren(...ids.map((id) => card(state.entries.get(id))));
+  const ids = state.children.filter((id) => state.entries.has(id));
+  $("children").replaceChildren(...ids.map((id) => card(state.entries.get(id), "", ids)));
+  $("children-empty").hidden = ids.length > 0;
 }
 
-function renderLineage() {
-  $("lineage").replaceChildren(...[...state.entries.values()].map((entry) => el("li", {
-    class: state.parents.includes(entry.id) ? "selected" : null,
-    dataset: { id: String(entry.id) },
-    onclick: () => toggleParent(entry.id),
-  }, el("img", { src: entry.png, alt: "" }), describe(entry))));
-}
-
+// The lineage file holds the tree, the favourites, the parents and the last brood, with every
+// ancestor: enough to re-render and replay all of it.
 function exportLineage() {
-  const entries = [...state.entries.values()].map(({ png, ...rest }) => rest);
+  const ids = new Set([...state.kept, ...state.favourites, ...state.parents, ...state.children]);
+  for (const id of [...ids]) for (const p of state.entries.get(id)?.parents || []) ids.add(p);
+  const entries = [...ids].sort((a, b) => a - b).map((id) => state.entries.get(id)).filter(Boolean)
+    .map(({ png, ...rest }) => ({ ...rest, kept: state.kept.has(rest.id), favourite: state.favourites.includes(rest.id) }));
   const text = JSON.stringify({ format: LINEAGE_FORMAT, entries }, null, 1);
   const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
   const link = el("a", { href: url, download: "ganforge-lineage.json" });
@@ -102,7 +103,14 @@ async function importLineage(file) {
   if (missing) throw new Error(`model ${missing.model} is not loaded here`);
   const fresh = new Map();
   const batches = new Map();
-  for (const entry of data.entries) {
+  for (const entry of data.entries.filter((e) => e.kind === "edit")) {  // genes edits re-run their edit
+    const base = data.entries.find((e) => e.id === entry.parents[0]);
+    const body = { model: entry.model, genes: entry.genes, latent: base ? base.z : entry.z };
+    if (entry.class_index !== null && entry.class_index !== undefined) body.class = entry.class_index;
+    if (entry.layers) body.layers = entry.layers;
+    fresh.set(entry.id, { ...entry, png: (await runJob("edit", body, "Re-applying genes")).image });
+  }
+  for (const entry of data.entries.filter((e) => e.kind !== "edit")) {
     const key = `${entry.model}|${entry.truncation}`;
     if (!batches.has(key)) batches.set(key, []);
     batches.get(key).push(entry);
@@ -115,7 +123,7 @@ async function importLineage(file) {
       const request = { model: model.name, z: chunk.map((e) => e.z) };
       if (model.num_classes) request.classes = chunk.map((e) => e.class_index);
       if (chunk[0].truncation !== null && chunk[0].truncation !== undefined) request.truncation = chunk[0].truncation;
-      const result = await postJSON("/api/generate", request);
+      const result = await runJob("generate", request, "Re-rendering the lineage");
       chunk.forEach((entry, i) => fresh.set(entry.id, { ...entry, png: result.images[i].png }));
     }
   }
@@ -129,14 +137,20 @@ async function importLineage(file) {
       shares: entry.shares, mutation: entry.mutation, seed: entry.breed_seed, count: entry.index + 1,
     };
     if (entry.truncation !== null && entry.truncation !== undefined) request.truncation = entry.truncation;
-    const result = await postJSON("/api/breed", request);
+    const result = await runJob("breed", request, "Replaying a breeding");
     replayed += 1;
     if (JSON.stringify(result.children[entry.index].z) === JSON.stringify(entry.z)) exact += 1;
   }
+  record("import a lineage");
   state.entries = fresh;
   state.nextId = Math.max(0, ...fresh.keys()) + 1;
   state.parents = [];
-  $("children").dataset.ids = "";
+  state.children = [];
+  const flagged = [...fresh.values()].some((e) => e.kept !== undefined);
+  state.kept = new Set();
+  for (const e of fresh.values()) if (!flagged || e.kept) keep(e.id);
+  state.favourites = [...fresh.values()].filter((e) => e.favourite).map((e) => e.id);
+  if (fresh.size === 1) state.parents = [...fresh.keys()];  // a projected photo from `ganforge project`
   $("grid").dataset.ids = [...fresh.values()].filter((e) => e.kind === "seed").map((e) => e.id).join(",");
   $("lineage-note").textContent = `imported ${fresh.size} images; ${exact} of ${replayed} children replayed exactly`;
   changed();
@@ -152,6 +166,6 @@ export function setupBreed() {
     if (file) await attempt("Importing the lineage", () => importLineage(file));
     event.target.value = "";
   });
-  state.listeners.push(renderParents, renderChildren, renderLineage);
+  state.listeners.push(renderParents, renderChildren);
   renderParents();
 }

@@ -3,10 +3,14 @@
 export const state = {
   models: [],          // from /api/models
   limits: {},
-  entries: new Map(),  // lineage: id -> entry {id, model, kind, seed, z, class_index, truncation, ...}
+  entries: new Map(),  // every image seen: id -> entry {id, model, kind, seed, z, class_index, truncation, png, ...}
   nextId: 1,
   parents: [],         // ids of the entries picked as parents, in order
-  listeners: [],       // called after the lineage or the parent choice changes
+  kept: new Set(),     // ids in the family tree: kept, starred or bred from (with their ancestors)
+  favourites: [],      // starred ids, in the order starred
+  current: null,       // the id of the current image (Edit, share, shortcuts)
+  children: [],        // ids of the last brood
+  listeners: [],       // called after the lineage, tree or parent choice changes
 };
 
 export const $ = (id) => document.getElementById(id);
@@ -28,7 +32,7 @@ export function setStatus(message, isError = false) {
   status.classList.toggle("error", isError);
 }
 
-async function errorOf(response) {
+export async function errorOf(response) {
   try {
     const body = await response.json();
     return body.error || response.statusText;
@@ -58,6 +62,8 @@ export async function postForImage(path, body) {
   return response.blob();
 }
 
+export class CancelledError extends Error {}
+
 export async function attempt(what, fn) {
   setStatus(`${what}…`);
   try {
@@ -65,13 +71,15 @@ export async function attempt(what, fn) {
     setStatus(`${what}: done`);
     return result;
   } catch (err) {
-    setStatus(`${what} failed: ${err.message}`, true);
+    if (err instanceof CancelledError) setStatus(`${what}: cancelled`);
+    else setStatus(`${what} failed: ${err.message}`, true);
     return undefined;
   }
 }
 
 export const modelInfo = (name) => state.models.find((m) => m.name === name);
 export const canDo = (capability) => state.models.filter((m) => m.capabilities.includes(capability));
+export const styleBased = (model) => Boolean(model && model.layer_groups && model.layer_groups.length);
 
 export function randomSeed() {
   return crypto.getRandomValues(new Uint32Array(1))[0];
@@ -89,6 +97,8 @@ export function describe(entry) {
     const parents = entry.parents.map((p) => `#${p}`).join(" × ");
     return `#${entry.id} child ${entry.index + 1} of ${parents} (mutation ${entry.mutation}, seed ${entry.breed_seed})`;
   }
+  if (entry.kind === "mix") return `#${entry.id} mix: #${entry.parents[0]} with ${entry.layers.join("+")} of #${entry.parents[1]}`;
+  if (entry.kind === "edit") return `#${entry.id} #${entry.parents[0]} edited`;
   return `#${entry.id} ${entry.kind}` + (entry.source ? ` from ${entry.source}` : "");  // e.g. a projected photo
 }
 
@@ -102,6 +112,61 @@ export function changed() {
   for (const listener of state.listeners) listener();
 }
 
+// Undo / redo: snapshots of the session (entries are never changed once made, so a snapshot is cheap).
+const undoStack = [];
+const redoStack = [];
+const HISTORY = 100;
+
+function snapshot() {
+  return {
+    entries: new Map(state.entries), nextId: state.nextId, parents: [...state.parents], kept: new Set(state.kept),
+    favourites: [...state.favourites], current: state.current, children: [...state.children],
+  };
+}
+
+function restore(snap) {
+  Object.assign(state, { ...snap, entries: new Map(snap.entries), parents: [...snap.parents],
+    kept: new Set(snap.kept), favourites: [...snap.favourites], children: [...snap.children] });
+}
+
+// Call before a change the user may want to undo (breeding, keeping, starring, edits, imports).
+export function record(label) {
+  undoStack.push({ label, snap: snapshot() });
+  if (undoStack.length > HISTORY) undoStack.shift();
+  redoStack.length = 0;
+}
+
+export function undo() {
+  const step = undoStack.pop();
+  if (!step) { setStatus("Nothing to undo"); return; }
+  redoStack.push({ label: step.label, snap: snapshot() });
+  restore(step.snap);
+  setStatus(`Undid: ${step.label}`);
+  changed();
+}
+
+export function redo() {
+  const step = redoStack.pop();
+  if (!step) { setStatus("Nothing to redo"); return; }
+  undoStack.push({ label: step.label, snap: snapshot() });
+  restore(step.snap);
+  setStatus(`Redid: ${step.label}`);
+  changed();
+}
+
+export const history = () => ({ undo: undoStack.length, redo: redoStack.length });
+
+// The family tree holds what was kept, starred or bred from, and everything it came from.
+export function keep(id) {
+  const stack = [id];
+  while (stack.length) {
+    const entry = state.entries.get(stack.pop());
+    if (!entry || state.kept.has(entry.id)) continue;
+    state.kept.add(entry.id);
+    for (const p of entry.parents || []) stack.push(p);
+  }
+}
+
 export function toggleParent(id) {
   const entry = state.entries.get(id);
   const first = state.parents.length ? state.entries.get(state.parents[0]) : null;
@@ -112,17 +177,45 @@ export function toggleParent(id) {
   changed();
 }
 
-// A clickable thumbnail of an entry; selected while it is a parent.
-export function card(entry, extraLabel = "") {
+export function toggleStar(id) {
+  const at = state.favourites.indexOf(id);
+  record(at >= 0 ? `unstar #${id}` : `star #${id}`);
+  if (at >= 0) state.favourites.splice(at, 1);
+  else { state.favourites.push(id); keep(id); }
+  changed();
+}
+
+export function setCurrent(id) {
+  state.current = id;
+  changed();
+}
+
+// Small models are drawn crisp (nearest neighbour); large ones smooth.
+export function pixelClass(entry) {
+  const model = modelInfo(entry.model);
+  return model && model.img_size && model.img_size < 128 ? "pixelated" : "smooth";
+}
+
+let openViewer = () => {};
+export function setViewer(fn) { openViewer = fn; }
+
+// A thumbnail of an entry: click the picture for the large view; the buttons star it and pick it as a parent.
+export function card(entry, extraLabel = "", gallery = null) {
   const selected = state.parents.includes(entry.id);
+  const starred = state.favourites.includes(entry.id);
   const text = entry.kind === "seed" ? `seed ${entry.seed}` : `#${entry.id}`;
-  const download = el("a", { href: entry.png, download: `ganforge-${entry.id}.png`, title: "download PNG",
-    onclick: (event) => event.stopPropagation() }, "PNG");
+  const stop = (fn) => (event) => { event.stopPropagation(); fn(); };
   return el("div", {
-    class: selected ? "card selected" : "card",
+    class: "card" + (selected ? " selected" : "") + (state.current === entry.id ? " current" : ""),
     dataset: { id: String(entry.id), seed: entry.seed ?? "" },
     title: describe(entry),
-    onclick: () => toggleParent(entry.id),
-  }, el("img", { src: entry.png, alt: describe(entry) }),
-  el("div", { class: "label" }, el("span", {}, text + extraLabel), download));
+  }, el("img", { src: entry.png, alt: describe(entry), class: pixelClass(entry),
+    onclick: () => openViewer(entry.id, gallery) }),
+  el("div", { class: "label" },
+    el("button", { type: "button", class: "star" + (starred ? " on" : ""), title: starred ? "unstar" : "star",
+      "aria-pressed": String(starred), onclick: stop(() => toggleStar(entry.id)) }, starred ? "★" : "☆"),
+    el("span", {}, text + extraLabel),
+    el("button", { type: "button", class: "pick" + (selected ? " on" : ""), "aria-pressed": String(selected),
+      title: selected ? "remove from the parents" : "use as a parent", onclick: stop(() => toggleParent(entry.id)) },
+    selected ? "parent ✓" : "parent")));
 }

@@ -1,7 +1,9 @@
 // Interpolate tab, and the image-to-image tabs (Translate, Upscale, Colorize, Inpaint), which share
-// one panel: upload an image (paint a mask for inpainting) and see input and result side by side.
+// one panel: upload an image (paint a mask for inpainting), see input and result side by side and
+// before/after under one slider. Model calls run as jobs (tiles done / total, cancel).
 
-import { $, attempt, canDo, describe, el, fillSelect, modelInfo, postForImage, state } from "./common.js";
+import { $, attempt, canDo, describe, el, fillSelect, modelInfo, state } from "./common.js";
+import { runJob } from "./jobs.js";
 
 // Interpolate --------------------------------------------------------------------------------------
 
@@ -33,7 +35,7 @@ async function interpolate() {
   };
   if (a.class_index !== null && a.class_index !== undefined) request.class_index = a.class_index;
   if (a.truncation !== null && a.truncation !== undefined) request.truncation = a.truncation;
-  const blob = await attempt("Interpolating", () => postForImage("/api/interpolate", request));
+  const blob = await attempt("Interpolating", () => runJob("interpolate", request, "Interpolating"));
   if (!blob) return;
   const img = $("interp-result");
   if (img.src) URL.revokeObjectURL(img.src);
@@ -81,6 +83,7 @@ export function showImageTask(name) {
   $("img-input").hidden = inpaint || !upload;
   $("img-result").hidden = true;
   $("img-download").hidden = true;
+  $("compare").hidden = true;
   document.getElementById("tab-image").dataset.task = name;
 }
 
@@ -181,7 +184,8 @@ async function run() {
     const mask = await new Promise((resolve) => binaryMask().toBlob(resolve, "image/png"));
     form.append("mask", mask, "mask.png");
   }
-  const blob = await attempt(task[0].toUpperCase() + task.slice(1), () => postForImage(`/api/${task}`, form));
+  const title = task[0].toUpperCase() + task.slice(1);
+  const blob = await attempt(title, () => runJob(task, form, title));
   if (!blob) return;
   const url = URL.createObjectURL(blob);
   const result = $("img-result");
@@ -190,6 +194,21 @@ async function run() {
   result.hidden = false;
   $("img-download").href = url;
   $("img-download").hidden = false;
+  showCompare(url);
+}
+
+// Before / after: the result over the input, cut at the slider (drag it, or use the arrow keys).
+function showCompare(url) {
+  $("compare-before").src = $("img-input").src;
+  $("compare-after").src = url;
+  $("compare").hidden = false;
+  const input = $("img-input");
+  if (input.naturalWidth) $("compare-frame").style.setProperty("--ratio", `${input.naturalWidth} / ${input.naturalHeight}`);
+  setSplit(Number($("compare-split").value));
+}
+
+function setSplit(percent) {
+  $("compare-frame").style.setProperty("--split", `${percent}%`);
 }
 
 export function setupImageTools() {
@@ -198,6 +217,7 @@ export function setupImageTools() {
   $("img-file").addEventListener("change", (event) => event.target.files[0] && onFile(event.target.files[0]));
   $("img-go").addEventListener("click", run);
   $("mask-clear").addEventListener("click", clearMask);
+  $("compare-split").addEventListener("input", () => setSplit(Number($("compare-split").value)));
   const view = $("mask-canvas");
   view.addEventListener("pointerdown", (event) => {
     painting = true;
