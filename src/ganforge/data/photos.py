@@ -220,6 +220,7 @@ class Photos(Builtin):
         f"{len(HELDOUT)} whole photos held out"
     )
     origin = f"Debian packages {PACKAGES}, and scikit-image's sample photos (cached downscaled)"
+    _warned = False
 
     def available(self) -> tuple[bool, str]:
         found = found_photos()
@@ -239,9 +240,10 @@ class Photos(Builtin):
             raise DataError(
                 f"dataset photos is not available: no photos found; pip install scikit-image and {INSTALL}"
             )
-        if len(found) < MIN_PHOTOS:
+        if len(found) < MIN_PHOTOS and not self._warned:
             from ganforge.console import warn
 
+            self._warned = True  # once per process, not at every load
             warn(f"dataset photos: only {len(found)} of {len(PHOTOS)} photos are installed; {INSTALL}")
         return train, held
 
@@ -292,3 +294,13 @@ def heldout_photos(size: int, channels: int | None = None) -> ImageData:
 
     data, _ = DATASETS.get("photos").load_heldout(size)
     return ImageData(to_channels(data.images, channels), None, None, data.source)
+
+
+def heldout_crops(per_photo: int, size: int, seed: int = 1) -> torch.Tensor:
+    """(n held-out photos * per_photo, 3, size, size) uint8 random crops of the held-out photos (a
+    fixed choice for `seed`): enough images of unseen photos for a Fréchet distance."""
+    from ganforge.registry import DATASETS
+
+    _, held = DATASETS.get("photos").split()
+    decoded = load_photos(held)
+    return random_crops([decoded[p.name] for p in held], per_photo, size, torch.Generator().manual_seed(seed))

@@ -407,7 +407,7 @@ def _sr_photos_preset(scale: int) -> RunConfig:
     cfg.data = DataConfig(source="photos", size=128, channels=3)
     cfg.model.crop = 64
     cfg.model.eval_size = 256
-    cfg.train.steps = 1200  # ~0.6 CPU-s a step with one thread: ~12 CPU-min
+    cfg.train.steps = 1200 if scale == 4 else 800  # ~0.2 CPU-s a step with one thread
     return cfg
 
 
