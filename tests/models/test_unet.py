@@ -109,3 +109,18 @@ def test_resize_upsampling_has_no_transposed_convolutions_and_bad_options_are_er
         UNetGenerator(3, 3, upsample="pixelshuffle")
     with pytest.raises(ConfigError, match="gray to RGB"):
         UNetGenerator(3, 3, chroma=True)
+
+
+def test_chroma_gain_is_fitted_by_least_squares_and_used_only_in_eval_mode():
+    torch.manual_seed(0)
+    G = UNetGenerator(1, 3, base_channels=4, depth=2, dropout=0.0, chroma=True)
+    images = torch.rand(4, 3, 8, 8) * 1.6 - 0.8
+    gain = G.calibrate_chroma_gain(images)
+    assert 0.0 <= gain <= 1.0 and float(G.chroma_gain) == pytest.approx(gain)
+    G.chroma_gain.fill_(0.0)
+    gray = torch.rand(2, 1, 8, 8) * 2 - 1
+    assert torch.allclose(G.eval()(gray), gray.expand(-1, 3, -1, -1), atol=1e-6)  # no chroma left
+    assert not torch.allclose(G.train()(gray), gray.expand(-1, 3, -1, -1), atol=1e-3)  # training: gain 1
+    state = {k: v for k, v in G.state_dict().items() if k != "chroma_gain"}  # saved before the gain
+    G.load_state_dict(state)
+    assert float(G.chroma_gain) == 1.0

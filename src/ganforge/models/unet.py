@@ -119,6 +119,10 @@ class UNetGenerator(nn.Module):
                 f"a chroma U-Net maps gray to RGB (1 -> 3 channels), got {in_channels} -> {out_channels}"
             )
         self.chroma = chroma
+        if chroma:
+            # eval-mode gain on the predicted chroma, fitted after training (`calibrate_chroma_gain`);
+            # 1 while training, so that the network never learns to compensate for it
+            self.register_buffer("chroma_gain", torch.ones(()))
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.depth = depth
@@ -172,7 +176,43 @@ class UNetGenerator(nn.Module):
         x = self.up[0](skips.pop())
         for layer in self.up[1:]:
             x = layer(torch.cat([x, skips.pop()], dim=1))  # (B, 2 * width, h, w)
-        return with_luma(luma, x) if self.chroma else x
+        if not self.chroma:
+            return x
+        return with_luma(luma, x if self.training else x * self.chroma_gain)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if self.chroma and prefix + "chroma_gain" not in state_dict:  # saved before the gain existed
+            state_dict[prefix + "chroma_gain"] = torch.ones(())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @torch.no_grad()
+    def calibrate_chroma_gain(self, images: torch.Tensor, batch_size: int = 32) -> float:
+        """Fit `chroma_gain` to color images (N, 3, H, W) in [-1, 1] (training data): the least-squares
+        scale of the predicted chroma onto the true one. An L1/GAN-trained colorizer on photos picks
+        plausible but often wrong hues; shrinking them by this factor trades a little colorfulness
+        for a closer color, the classic shrinkage of a noisy regression. Returns the gain (in [0, 1])."""
+        if not self.chroma:
+            raise ValueError("calibrate_chroma_gain needs a chroma U-Net")
+        was_training = self.training
+        self.eval()
+        self.chroma = False  # the raw (Cb, Cr) prediction
+        try:
+            weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+            dot = norm = 0.0
+            for start in range(0, len(images), batch_size):
+                rgb = images[start : start + batch_size].float()
+                y = (rgb * weights).sum(1, keepdim=True)
+                true = torch.cat([(rgb[:, 2:3] - y) / 1.772, (rgb[:, 0:1] - y) / 1.402], 1)  # (B, 2, H, W)
+                device = next(self.parameters()).device
+                guess = self(y.to(device)).float().cpu()
+                dot += float((guess * true).sum())
+                norm += float(guess.square().sum())
+        finally:
+            self.chroma = True
+            self.train(was_training)
+        gain = min(1.0, max(0.0, dot / norm)) if norm > 0 else 1.0
+        self.chroma_gain.fill_(gain)
+        return gain
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """Valid inputs for a forward pass: (images,) at the smallest size, 2**depth square."""

@@ -26,7 +26,7 @@ from ganforge.pipelines.tiling import _starts, tiled_apply
 
 DEFAULT_TILE = 128  # LR pixels per tile side: a 128x128 tile of a x4 64-wide model needs ~0.5 GB
 DEFAULT_OVERLAP = 32  # LR pixels shared by neighbouring tiles; about the generator's receptive radius
-STRIP_TILES = 4  # strip height in tiles: bounds the float working set to ~4 tiles' rows of output
+STRIP_TILES = 2  # strip height in tiles: the float working set is ~2 tiles of output rows high
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 

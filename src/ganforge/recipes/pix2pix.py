@@ -352,13 +352,20 @@ class Pix2PixRecipe(Recipe):
 
     def evaluate(self, models: dict[str, nn.Module], cfg: Any) -> dict[str, float]:
         """Held-out L1, PSNR and SSIM of G and of the task's trivial baseline (inpainting masks drawn
-        with seed 0, so every run is scored on the same holes); {} when nothing is held out."""
+        with seed 0, so every run is scored on the same holes); {} when nothing is held out. A chroma
+        colorizer first fits its `chroma_gain` on the training images (see `UNetGenerator`)."""
+        gain = {}
+        if cfg.model.chroma:
+            # fitted on (up to 512) training images, never the held-out ones; saved with G's weights
+            train, _ = load_splits(cfg)
+            images = train.images[:: max(1, len(train) // 512)][:512]
+            gain = {"chroma_gain": models["G"].calibrate_chroma_gain(images.float() / 127.5 - 1)}
         if cfg.model.holdout == 0:
-            return {}
+            return gain
         pairs = heldout_pairs(cfg, seed=0)
         if pairs is None:
-            return {}
-        return evaluate(models["G"], *pairs, cfg.model.task, features=cfg.model.eval_features)
+            return gain
+        return gain | evaluate(models["G"], *pairs, cfg.model.task, features=cfg.model.eval_features)
 
 
 # ---------------------------------------------------------------- presets
