@@ -55,8 +55,13 @@ def test_short_pix2pix_training_on_photos_lowers_the_held_out_L1(tmp_path, task,
         G.eval()
         with torch.no_grad():
             assert (luminance(G(A)) - A).abs().max() < 1e-5  # the chroma U-Net keeps the light exactly
-        assert before["colorfulness"] < 2 and after["colorfulness"] > 5, (before, after)
-        assert after["l1"] < after["baseline_l1"] + 0.1
+        # the eval-time chroma gain was fitted on the training crops at the end; where the hues are
+        # still mostly guesses it shrinks them towards gray, so the held-out L1 is about gray's
+        gain = float(G.chroma_gain)
+        assert 0.0 <= gain <= 1.0 and after["l1"] < after["baseline_l1"] + 0.02, (gain, after)
+        G.chroma_gain.fill_(1.0)
+        raw = evaluate(G, A, B, task)
+        assert before["colorfulness"] < 2 and raw["colorfulness"] > 5, (before, raw)
         assert after["baseline_colorfulness"] == 0 and after["real_colorfulness"] > 20
     elif task == "edges2photo":
         # untrained, G answers mid gray everywhere, already a fair L1 guess; 40 steps beat the drawing
