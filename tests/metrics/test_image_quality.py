@@ -92,3 +92,22 @@ def test_bad_inputs_raise_one_line_errors():
         psnr(a, b, crop=12)
     with pytest.raises(ConfigError, match="at least 11x11"):
         ssim(a[..., :8, :8], b[..., :8, :8])
+
+
+def test_colorfulness_of_constructed_images():
+    from ganforge.metrics.image_quality import colorfulness
+
+    gray = torch.linspace(0, 255, 16).round().to(torch.uint8).view(1, 1, 4, 4).expand(1, 3, 4, 4)
+    assert colorfulness(gray).tolist() == [0.0]
+    red = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
+    red[:, 0] = 255  # rg = 255, yb = 127.5 everywhere: no spread, M = 0.3 * |mean|
+    assert colorfulness(red).item() == pytest.approx(0.3 * (255**2 + 127.5**2) ** 0.5)  # 85.53
+    halves = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
+    halves[:, 0, :, :2] = 255  # left red, right green: rg = +-255 (std 255), yb = 127.5 (std 0)
+    halves[:, 1, :, 2:] = 255
+    assert colorfulness(halves).item() == pytest.approx(255 + 0.3 * 127.5)  # 293.25
+    # float images in [-1, 1] give the same figures as their uint8 pixels
+    both = torch.cat([red, halves, gray])
+    assert torch.allclose(colorfulness(both.float() / 127.5 - 1), colorfulness(both))
+    with pytest.raises(ValueError, match="RGB"):
+        colorfulness(torch.zeros(1, 1, 4, 4))

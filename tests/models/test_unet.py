@@ -80,3 +80,47 @@ def test_instance_norm_backward_and_registry_example():
     assert x.shape == (2, 1, 8, 8)
     G(x).mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in G.parameters())
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "resize"])
+def test_chroma_unet_keeps_the_input_luminance_exactly(upsample):
+    from ganforge.data.derived import luminance
+
+    torch.manual_seed(0)
+    G = UNetGenerator(1, 3, base_channels=8, depth=3, upsample=upsample, chroma=True).eval()
+    G.up[-1][-2].weight.data *= 50  # strong chroma: much of it leaves the RGB cube and is scaled back
+    gray = torch.rand(2, 1, 16, 24) * 2 - 1
+    gray[:, :, 0] = 1.0  # pure white and black rows can carry no color at all
+    gray[:, :, 1] = -1.0
+    out = G(gray)
+    assert out.shape == (2, 3, 16, 24) and out.min() >= -1 and out.max() <= 1
+    assert (luminance(out) - gray).abs().max() < 1e-5
+    assert (out[..., :2, :] - gray[..., :2, :]).abs().max() < 1e-5  # white stays white, black black
+    assert (out.max(1).values - out.min(1).values).mean() > 0.1  # and it does add color elsewhere
+    uint8 = ((out + 1) * 127.5).round()  # saved as 8-bit PNG: luma within rounding of the input's
+    assert (luminance(uint8) - (gray + 1) * 127.5).abs().max() <= 0.5 + 1e-3
+
+
+def test_resize_upsampling_has_no_transposed_convolutions_and_bad_options_are_errors():
+    G = UNetGenerator(3, 3, base_channels=4, depth=3, upsample="resize")
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    assert G(torch.zeros(1, 3, 16, 16)).shape == (1, 3, 16, 16)
+    with pytest.raises(ConfigError, match="upsample"):
+        UNetGenerator(3, 3, upsample="pixelshuffle")
+    with pytest.raises(ConfigError, match="gray to RGB"):
+        UNetGenerator(3, 3, chroma=True)
+
+
+def test_chroma_gain_is_fitted_by_least_squares_and_used_only_in_eval_mode():
+    torch.manual_seed(0)
+    G = UNetGenerator(1, 3, base_channels=4, depth=2, dropout=0.0, chroma=True)
+    images = torch.rand(4, 3, 8, 8) * 1.6 - 0.8
+    gain = G.calibrate_chroma_gain(images)
+    assert 0.0 <= gain <= 1.0 and float(G.chroma_gain) == pytest.approx(gain)
+    G.chroma_gain.fill_(0.0)
+    gray = torch.rand(2, 1, 8, 8) * 2 - 1
+    assert torch.allclose(G.eval()(gray), gray.expand(-1, 3, -1, -1), atol=1e-6)  # no chroma left
+    assert not torch.allclose(G.train()(gray), gray.expand(-1, 3, -1, -1), atol=1e-3)  # training: gain 1
+    state = {k: v for k, v in G.state_dict().items() if k != "chroma_gain"}  # saved before the gain
+    G.load_state_dict(state)
+    assert float(G.chroma_gain) == 1.0

@@ -202,3 +202,22 @@ def test_bf16_upscaling_is_close_to_float32():
     fast = UpscalePipeline(G, tile=12, overlap=4, precision="bf16").upscale_tensor(image)
     assert fast.shape == exact.shape == (1, 3, 40, 56)
     assert 0 < (fast - exact).abs().max() < 0.1
+
+
+def test_pil_images_go_through_in_uint8_strips_with_tile_progress():
+    G = model(scale=2)
+    pipe = UpscalePipeline(G, tile=8, overlap=4)  # strips of 16 rows + 4 rows of context each side
+    image = torch.rand(1, 3, 45, 21, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    calls = []
+    pipe.progress = lambda done, total: calls.append((done, total))
+    strips = pipe.upscale_uint8(image)
+    assert strips.shape == (90, 42, 3) and strips.dtype == np.uint8
+    pipe.progress = None
+    whole = ((pipe.upscale_tensor(image)[0] + 1) * 127.5).round().permute(1, 2, 0).numpy()
+    # strips see the same context as whole-image tiles up to where their blending differs
+    assert np.abs(strips.astype(np.float64) - whole).mean() < 0.5
+    total = calls[0][1]
+    assert total > 3 and all(t == total for _, t in calls)  # one bar over all strips
+    assert calls[0][0] == 0 and calls[-1][0] == total
+    dones = [done for done, _ in calls]
+    assert dones == sorted(dones)  # one bar over all strips, never going back

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -116,7 +114,10 @@ def translate(
     plan = plan_outputs(inputs, out, suffix, overwrite)
     show = progress_enabled() if progress is None else progress
     skipped = 0
-    with _bar(show, len(plan)) as advance:
+    from ganforge.cli.progress import file_progress
+
+    with file_progress(show, len(plan), "translating") as bar:
+        pipeline.progress = bar.tiles  # a second row: the tiles of the image in hand
         for src, dst in plan:
             try:
                 result = pipeline.translate_file(src, mask=fixed_mask, mask_box=box)
@@ -125,22 +126,8 @@ def translate(
                 skipped += 1
             else:
                 save_image_file(result, dst)
-            advance()
+            bar.advance(None)
     note = f"; skipped {skipped} unreadable file(s)" if skipped else ""
     info(f"translated {len(plan) - skipped} image(s) into {out}/{note}")
     if skipped:
         raise typer.Exit(1)
-
-
-@contextmanager
-def _bar(enabled: bool, total: int) -> Iterator[Callable[[], None]]:
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import Progress
-
-    from ganforge.console import console
-
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("translating", total=total)
-        yield lambda: bar.advance(task)

@@ -139,18 +139,21 @@ def upscale(
     out.mkdir(parents=True, exist_ok=True)
     show = progress_enabled() if progress is None else progress
     written, skipped = 0, []
-    with _bar(show, len(files), "upscaling") as advance:
+    from ganforge.cli.progress import file_progress
+
+    with file_progress(show, len(files), "upscaling") as bar:
+        pipe.progress = bar.tiles  # a second row: the tiles of the image in hand
         for source, target in zip(files, targets, strict=True):
             try:
                 image = open_input(source)
             except DataError as err:
                 warn(f"skipping {source}: {err}")
                 skipped.append(source)
-                advance(1, f"skipped {source.name}")
+                bar.advance(f"skipped {source.name}")
                 continue
             save_atomic(pipe(image), target)
             written += 1
-            advance(1, f"upscaled {source.name}")
+            bar.advance(f"upscaled {source.name}")
     if not written:
         raise DataError(f"none of the {len(files)} inputs could be read; nothing was written")
     info(

@@ -315,3 +315,7 @@ register(
     )
 )
 register(Cifar10())
+
+from ganforge.data.photos import Photos  # noqa: E402 - it subclasses Builtin, defined above
+
+register(Photos())

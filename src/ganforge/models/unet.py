@@ -12,6 +12,17 @@ Layers (C = base_channels, widths C * 2**i capped at 8C; the paper's 256x256 mod
             `dropout_layers`]; then ReLU, convT -> out_channels, tanh
 It is fully convolutional: any H and W that are multiples of 2**depth work, so a model trained on
 64x64 crops translates a 640x480 photo directly or tile by tile.
+
+Two options for photos:
+- `upsample="resize"` replaces each transposed convolution by a nearest-neighbour 2x resize and
+  a 3x3 convolution (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts"): a stride-2
+  4x4 transposed convolution gives every other output pixel a different kernel sum, which shows
+  as a fine checkerboard on smooth photo areas.
+- `chroma=True` (gray -> color): the network predicts only the two chroma channels Cb, Cr of
+  YCbCr (ITU-R BT.601, the luma weights of `ganforge.data.derived.luminance`), and the output is
+  the input's luma Y plus that chroma, converted to RGB. The output's luminance is then the input's
+  exactly: no tint where the input is gray is forced, and no texture is added to the light. Chroma
+  that would leave the RGB cube is scaled down per pixel (which keeps Y) instead of clipped.
 """
 
 from __future__ import annotations
@@ -25,6 +36,34 @@ from ganforge.nn.layers import init_dcgan_weights_
 from ganforge.registry import MODELS
 
 MAX_CHANNEL_MULT = 8  # widest layer is 8x base_channels (512 for the paper's 64)
+
+
+def _up_conv(c_in: int, c_out: int, upsample: str, bias: bool) -> list[nn.Module]:
+    """Layers that double H and W: a stride-2 transposed conv, or nearest 2x resize + 3x3 conv."""
+    if upsample == "transpose":
+        return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)]
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias)]
+
+
+# RGB - Y per unit of (Cb, Cr), full-range BT.601 (JPEG): luma-weighted, each column sums to 0
+YCBCR_TO_RGB = ((0.0, 1.402), (-0.344136, -0.714136), (1.772, 0.0))
+
+
+def with_luma(luma: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """RGB (B, 3, H, W) with BT.601 luma `luma` (B, 1, H, W) and chroma (Cb, Cr) (B, 2, H, W), all in
+    [-1, 1]. Per pixel the chroma is scaled by the largest t <= 1 that keeps R, G and B in [-1, 1];
+    since the chroma adds nothing to the luma, the luma stays exactly `luma`. Computed in float32."""
+    with torch.autocast(device_type=luma.device.type, enabled=False):
+        luma, chroma = luma.float(), chroma.float()
+        matrix = torch.tensor(YCBCR_TO_RGB, device=luma.device)  # (3, 2)
+        delta = torch.einsum("kc,bchw->bkhw", matrix, chroma)  # (B, 3, H, W): RGB - Y
+        eps = 1e-6
+        room_up = torch.where(delta > eps, (1 - luma) / delta.clamp(min=eps), torch.full_like(delta, 1.0))
+        room_down = torch.where(
+            delta < -eps, (-1 - luma) / delta.clamp(max=-eps), torch.full_like(delta, 1.0)
+        )
+        t = torch.minimum(room_up, room_down).amin(1, keepdim=True).clamp(0, 1)  # (B, 1, H, W)
+        return luma + t * delta
 
 
 @MODELS.register(
@@ -44,6 +83,9 @@ class UNetGenerator(nn.Module):
         norm: "batch" (the paper) or "instance"; evaluated with running statistics in eval mode.
         dropout: dropout probability in the first decoder layers (0.5 in the paper; 0 turns it off).
         dropout_layers: how many decoder layers, from the bottleneck, get dropout (3 in the paper).
+        upsample: "transpose" (the paper: stride-2 4x4 transposed convolutions) or "resize"
+            (nearest 2x + 3x3 convolution: no checkerboard).
+        chroma: gray -> color that keeps the input's luminance; needs in_channels=1, out_channels=3.
     """
 
     def __init__(
@@ -55,6 +97,8 @@ class UNetGenerator(nn.Module):
         norm: str = "batch",
         dropout: float = 0.5,
         dropout_layers: int = 3,
+        upsample: str = "transpose",
+        chroma: bool = False,
     ):
         super().__init__()
         if min(in_channels, out_channels, base_channels) < 1:
@@ -68,6 +112,17 @@ class UNetGenerator(nn.Module):
             raise ConfigError(f"U-Net norm must be 'batch' or 'instance', got {norm!r}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"U-Net dropout must lie in [0, 1), got {dropout}")
+        if upsample not in ("transpose", "resize"):
+            raise ConfigError(f"U-Net upsample must be 'transpose' or 'resize', got {upsample!r}")
+        if chroma and (in_channels, out_channels) != (1, 3):
+            raise ConfigError(
+                f"a chroma U-Net maps gray to RGB (1 -> 3 channels), got {in_channels} -> {out_channels}"
+            )
+        self.chroma = chroma
+        if chroma:
+            # eval-mode gain on the predicted chroma, fitted after training (`calibrate_chroma_gain`);
+            # 1 while training, so that the network never learns to compensate for it
+            self.register_buffer("chroma_gain", torch.ones(()))
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.depth = depth
@@ -93,14 +148,15 @@ class UNetGenerator(nn.Module):
             c_in = widths[i] if j == 0 else 2 * widths[i]
             block = [
                 nn.ReLU(),
-                nn.ConvTranspose2d(c_in, widths[i - 1], 4, 2, 1, bias=bias),
+                *_up_conv(c_in, widths[i - 1], upsample, bias),
                 make_norm(norm, widths[i - 1]),
             ]
             if dropout > 0 and j < dropout_layers:
                 block.append(nn.Dropout(dropout))
             self.up.append(nn.Sequential(*block))
         c_last = widths[0] if depth == 1 else 2 * widths[0]
-        self.up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(c_last, out_channels, 4, 2, 1), nn.Tanh()))
+        c_out = 2 if chroma else out_channels  # chroma: Cb, Cr
+        self.up.append(nn.Sequential(nn.ReLU(), *_up_conv(c_last, c_out, upsample, True), nn.Tanh()))
         init_dcgan_weights_(self)  # N(0, 0.02), as in the paper
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,6 +168,7 @@ class UNetGenerator(nn.Module):
                 f"UNetGenerator with depth {self.depth} needs H and W that are multiples of "
                 f"{self.multiple}, got {h}x{w}; pad the image (ganforge.pipelines.tiling.pad_to_multiple)"
             )
+        luma = x
         skips = []
         for layer in self.down:
             x = layer(x)
@@ -119,7 +176,43 @@ class UNetGenerator(nn.Module):
         x = self.up[0](skips.pop())
         for layer in self.up[1:]:
             x = layer(torch.cat([x, skips.pop()], dim=1))  # (B, 2 * width, h, w)
-        return x
+        if not self.chroma:
+            return x
+        return with_luma(luma, x if self.training else x * self.chroma_gain)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if self.chroma and prefix + "chroma_gain" not in state_dict:  # saved before the gain existed
+            state_dict[prefix + "chroma_gain"] = torch.ones(())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @torch.no_grad()
+    def calibrate_chroma_gain(self, images: torch.Tensor, batch_size: int = 32) -> float:
+        """Fit `chroma_gain` to color images (N, 3, H, W) in [-1, 1] (training data): the least-squares
+        scale of the predicted chroma onto the true one. An L1/GAN-trained colorizer on photos picks
+        plausible but often wrong hues; shrinking them by this factor trades a little colorfulness
+        for a closer color, the classic shrinkage of a noisy regression. Returns the gain (in [0, 1])."""
+        if not self.chroma:
+            raise ValueError("calibrate_chroma_gain needs a chroma U-Net")
+        was_training = self.training
+        self.eval()
+        self.chroma = False  # the raw (Cb, Cr) prediction
+        try:
+            weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+            dot = norm = 0.0
+            for start in range(0, len(images), batch_size):
+                rgb = images[start : start + batch_size].float()
+                y = (rgb * weights).sum(1, keepdim=True)
+                true = torch.cat([(rgb[:, 2:3] - y) / 1.772, (rgb[:, 0:1] - y) / 1.402], 1)  # (B, 2, H, W)
+                device = next(self.parameters()).device
+                guess = self(y.to(device)).float().cpu()
+                dot += float((guess * true).sum())
+                norm += float(guess.square().sum())
+        finally:
+            self.chroma = True
+            self.train(was_training)
+        gain = min(1.0, max(0.0, dot / norm)) if norm > 0 else 1.0
+        self.chroma_gain.fill_(gain)
+        return gain
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """Valid inputs for a forward pass: (images,) at the smallest size, 2**depth square."""

@@ -5,6 +5,11 @@ Images of any size go through the generator tile by tile with overlap blending
 alpha channel is upscaled with plain bicubic and put back; grayscale in gives grayscale out (a
 color model sees the gray image as R=G=B and its output is turned back into luma; a gray model
 upscales each channel of a color image on its own).
+
+A PIL image goes through in horizontal strips of `STRIP_TILES` tiles' height, each with `overlap`
+rows of context above and below that are cut away again, and each strip's output is rounded to
+8 bits at once: a 12-megapixel photo upscaled x4 is 192 megapixels, 2.3 GB as float but 0.58 GB
+as uint8, and only one strip is ever held as float.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import torch
 from PIL import Image
 
 from ganforge.errors import ConfigError
-from ganforge.pipelines.tiling import tiled_apply
+from ganforge.pipelines.tiling import _starts, tiled_apply
 
 DEFAULT_TILE = 128  # LR pixels per tile side: a 128x128 tile of a x4 64-wide model needs ~0.5 GB
 DEFAULT_OVERLAP = 32  # LR pixels shared by neighbouring tiles; about the generator's receptive radius
+STRIP_TILES = 2  # strip height in tiles: the float working set is ~2 tiles of output rows high
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
@@ -132,6 +138,45 @@ class UpscalePipeline:
             return (rgb * weights).sum(1, keepdim=True)  # (1, 1, H, W)
         return torch.cat([self.upscale_tensor(image[:, k : k + 1]) for k in range(c)], 1)  # gray model
 
+    def _tiles(self, height: int, width: int, passes: int) -> int:
+        """How many tiles `tiled_apply` runs on an image of that size, times `passes`."""
+        if height <= self.tile and width <= self.tile:
+            return passes
+        step = self.tile - self.overlap
+        return len(_starts(height, self.tile, step)) * len(_starts(width, self.tile, step)) * passes
+
+    @torch.no_grad()
+    def upscale_uint8(self, image: torch.Tensor) -> np.ndarray:
+        """One image (1, C, h, w) in [-1, 1] -> (scale h, scale w, C) uint8, strip by strip (see the
+        module docstring), so that the float working set stays a few tiles high whatever h is."""
+        h, w = image.shape[-2:]
+        c, s = image.shape[1], self.scale
+        out = np.empty((h * s, w * s, c), dtype=np.uint8)
+        rows = STRIP_TILES * self.tile
+        strips = [(y, min(h, y + rows)) for y in range(0, h, rows)]
+        spans = [(max(0, y0 - self.overlap), min(h, y1 + self.overlap)) for y0, y1 in strips]
+        passes = c if c != self.channels and c != 1 else 1
+        totals = [self._tiles(b - a, w, passes) for a, b in spans]
+        user_progress, done_before = self.progress, 0
+        try:
+            if user_progress is not None:
+                user_progress(0, sum(totals))
+            for (y0, y1), (a, b), total in zip(strips, spans, totals, strict=True):
+                if user_progress is not None:
+                    offset = done_before
+                    self.progress = lambda done, _total, offset=offset: (
+                        user_progress(offset + done, sum(totals)) if done else None
+                    )
+                result = self._color(image[..., a:b, :])  # (1, C, (b - a) s, w s) float
+                result = result[0, :, (y0 - a) * s : (y1 - a) * s]  # drop the context rows
+                out[y0 * s : y1 * s] = (
+                    ((result.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0)
+                )
+                done_before += total
+        finally:
+            self.progress = user_progress
+        return out
+
     def __call__(self, image: Image.Image) -> Image.Image:
         """Upscale a PIL image of any size and mode. Gray stays gray, alpha is kept (bicubic)."""
         alpha = None
@@ -147,7 +192,8 @@ class UpscalePipeline:
             if gray
             else image.convert("RGBA" if alpha is not None else "RGB").convert("RGB")
         )
-        out = tensor_to_pil(self._color(pil_to_tensor(color)))
+        array = self.upscale_uint8(pil_to_tensor(color))
+        out = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
         if alpha is not None:
             out.putalpha(alpha.resize(out.size, Image.BICUBIC))  # L -> LA, RGB -> RGBA
         return out

@@ -59,6 +59,11 @@ class Pix2PixConfig:
     # of test/ (else val/) when the pairs come split; 0: none
     holdout: int = 200
     eval_features: str | None = None  # e.g. "effnet-lite0": held-out Fréchet distance too (slow on CPU)
+    upsample: Literal["transpose", "resize"] = "transpose"  # resize: nearest 2x + conv, no checkerboard
+    chroma: bool = False  # colorize: predict only Cb/Cr and keep the input's luminance exactly
+    eval_size: int | None = (
+        None  # data source photos: held-out photos scored whole at this size (None: data.size)
+    )
 
     def validate(self) -> None:
         if self.g_channels < 1 or self.d_channels < 1:
@@ -77,6 +82,10 @@ class Pix2PixConfig:
             raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
         if self.holdout < 0:
             raise ConfigError("model.holdout must be >= 0 (0: no held-out images)")
+        if self.chroma and self.task != "colorize":
+            raise ConfigError(f"model.chroma=true is for model.task=colorize, not {self.task}")
+        if self.eval_size is not None and not 16 <= self.eval_size <= 4096:
+            raise ConfigError(f"model.eval_size={self.eval_size} must lie in 16..4096 (or null: data.size)")
 
     def check_pairing(self) -> None:
         """Real pairs go with task=paired, derived pairs with a derived task. Checked when data loads
@@ -121,6 +130,12 @@ def load_splits(cfg: Any) -> tuple[ImageData, ImageData | None]:
 
     m, d = cfg.model, cfg.data
     m.check_pairing()
+    if m.pairs == "derived" and d.source == "photos":
+        # the photos source holds its own split: crops of training photos, and whole held-out photos
+        from ganforge.data.photos import heldout_photos
+
+        data = load_images(d).without_labels()
+        return data, heldout_photos(m.eval_size or d.size, d.channels) if m.holdout else None
     if m.pairs == "derived":
         data = load_images(d).without_labels()
         return _split_off(data, m.holdout)
@@ -177,11 +192,13 @@ def evaluate(
     Inputs and targets are (N, C, H, W) in [-1, 1]; G runs in eval mode. Returns means over the
     images: `l1` (in [-1, 1] units), `psnr` (dB), `ssim`, the same with a `baseline_` prefix, and
     `heldout_images`. For inpainting the holes of G's output are pasted into the input, as
-    `TranslatePipeline` does, and `hole_l1` is the L1 inside the holes only. With `features`
+    `TranslatePipeline` does, and `hole_l1` and `hole_psnr` measure inside the holes only. For
+    colorization `colorfulness` (Hasler and Suesstrunk 2003) is added, and `real_colorfulness`
+    of the targets. With `features`
     (e.g. "effnet-lite0") it adds the Fréchet distance of outputs and of the baseline to the
     targets on those features (named by the extractor, e.g. `fd_effnetlite0`).
     """
-    from ganforge.metrics.image_quality import psnr, ssim
+    from ganforge.metrics.image_quality import colorfulness, psnr, ssim
 
     was_training = G.training
     G.eval()
@@ -199,6 +216,8 @@ def evaluate(
     if holes is not None:
         outputs = holes * outputs + (1 - holes) * inputs[:, :-1]
     scores: dict[str, float] = {"heldout_images": float(len(inputs))}
+    if task == "colorize":
+        scores["real_colorfulness"] = float(colorfulness(targets.clamp(-1, 1)).mean())
     candidates = {"": outputs, "baseline_": baseline(task, inputs, targets.shape[1])}
     extractor, target_features = None, None
     if features:
@@ -216,6 +235,11 @@ def evaluate(
         if holes is not None:
             diff = (images - targets).abs() * holes
             scores[f"{prefix}hole_l1"] = float(diff.sum() / (holes.sum() * targets.shape[1]).clamp(min=1))
+            # per image, over its hole pixels only; data range 2 ([-1, 1])
+            hole_mse = diff.square().sum((1, 2, 3)) / (holes.sum((1, 2, 3)) * targets.shape[1]).clamp(min=1)
+            scores[f"{prefix}hole_psnr"] = float((10 * torch.log10(4 / hole_mse.clamp(min=1e-10))).mean())
+        if task == "colorize" and images.shape[1] == 3:
+            scores[f"{prefix}colorfulness"] = float(colorfulness(images).mean())
         if extractor is not None:
             from ganforge.metrics.frechet import frechet_distance
 
@@ -277,6 +301,10 @@ class Pix2PixRecipe(Recipe):
             )
         depth = unet_depth(data.size, cfg.depth)
         g_kwargs = dict(in_channels=c_in, out_channels=c_out, base_channels=cfg.g_channels, depth=depth)
+        if cfg.upsample != "transpose":
+            g_kwargs["upsample"] = cfg.upsample
+        if cfg.chroma:
+            g_kwargs["chroma"] = True
         self.G = self.add_model(
             "G", ModelSpec("unet.G", {**g_kwargs, "norm": cfg.norm, "dropout": cfg.dropout})
         )
@@ -343,13 +371,20 @@ class Pix2PixRecipe(Recipe):
 
     def evaluate(self, models: dict[str, nn.Module], cfg: Any) -> dict[str, float]:
         """Held-out L1, PSNR and SSIM of G and of the task's trivial baseline (inpainting masks drawn
-        with seed 0, so every run is scored on the same holes); {} when nothing is held out."""
+        with seed 0, so every run is scored on the same holes); {} when nothing is held out. A chroma
+        colorizer first fits its `chroma_gain` on the training images (see `UNetGenerator`)."""
+        gain = {}
+        if cfg.model.chroma:
+            # fitted on (up to 512) training images, never the held-out ones; saved with G's weights
+            train, _ = load_splits(cfg)
+            images = train.images[:: max(1, len(train) // 512)][:512]
+            gain = {"chroma_gain": models["G"].calibrate_chroma_gain(images.float() / 127.5 - 1)}
         if cfg.model.holdout == 0:
-            return {}
+            return gain
         pairs = heldout_pairs(cfg, seed=0)
         if pairs is None:
-            return {}
-        return evaluate(models["G"], *pairs, cfg.model.task, features=cfg.model.eval_features)
+            return gain
+        return gain | evaluate(models["G"], *pairs, cfg.model.task, features=cfg.model.eval_features)
 
 
 # ---------------------------------------------------------------- presets
@@ -380,6 +415,44 @@ for _task, (_what, _steps, _minutes) in DERIVED_PRESETS.items():
         f"pix2pix-{_task}",
         partial(_derived_preset, _task, _steps),
         description=f"{_what} on emoji at 64x64, ~{_minutes} CPU min; --data FOLDER for your own images",
+    )
+
+
+def _photos_preset(task: str, steps: int, **model: Any) -> RunConfig:
+    """CPU settings on the `photos` source: 64x64 training crops (a third to four fifths of a photo's
+    short side, downscaled), scored on the whole held-out photos at 128x128; resize-conv U-Net."""
+    return RunConfig(
+        name=f"pix2pix-{task}-photos",
+        recipe="pix2pix",
+        data=DataConfig(source="photos", size=64, channels=3),
+        train=TrainConfig(steps=steps, batch_size=16, log_every=10, sample_every=200, checkpoint_every=500),
+        model=Pix2PixConfig(
+            task=task,
+            pairs="derived",
+            g_channels=32,
+            d_channels=16,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            upsample="resize",
+            eval_size=128,
+            **model,
+        ),
+    )
+
+
+# task -> (what the preset learns, steps, model settings beyond _photos_preset's); the steps are the
+# measured runs of the README table (~0.18 CPU-s a step with one thread: 2-4 CPU-min, budget 15)
+PHOTO_PRESETS: dict[str, tuple[str, int, dict[str, Any]]] = {
+    "colorize": ("gray to color, keeping the luminance exactly", 1200, {"chroma": True}),
+    "inpaint": ("fill free-form strokes and boxes", 1000, {}),
+    "edges2photo": ("line drawing (XDoG edges) to photo", 1000, {}),
+    "photo2edges": ("photo to line drawing", 600, {}),
+}
+for _task, (_what, _steps, _model) in PHOTO_PRESETS.items():
+    PRESETS.add(
+        f"pix2pix-{_task}-photos",
+        partial(_photos_preset, _task, _steps, **_model),
+        description=f"{_what} on the offline photos, 64 px crops, <= 15 CPU min; held-out photos scored",
     )
 
 
