@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import torch.nn.functional as F
 
 from ganforge.data.builtin import Builtin
 from ganforge.data.dataset import ImageData
-from ganforge.data.download import cache_dir
+from ganforge.data.download import cache_dir, system_data_hidden
 from ganforge.errors import DataError
 
 SHORT_SIDE = 384  # cached photos are downscaled to this short side: sharp, small, quick to crop
@@ -106,11 +105,6 @@ HELDOUT: tuple[str, ...] = (
     "Kite",
     "Storm",
 )
-
-
-def system_data_hidden() -> bool:
-    """True when `GANFORGE_NO_SYSTEM_DATA=1`: system-installed photos count as absent (tests)."""
-    return os.environ.get("GANFORGE_NO_SYSTEM_DATA", "").strip() not in ("", "0")
 
 
 def found_photos() -> list[Photo]:
