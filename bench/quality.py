@@ -264,6 +264,7 @@ def collect_rows(folder: Path = HERE) -> list[dict[str, Any]]:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
+        value += 0.0  # no "-0"
         return "nan" if math.isnan(value) else f"{value:.3g}" if abs(value) < 100 else f"{value:.1f}"
     return str(value)
 

@@ -76,10 +76,10 @@ def metric_names(extractor: FeatureExtractor) -> dict[str, str]:
         "is": f"IS{suffix}",
         "accuracy": f"accuracy ({extractor.name})",
         "diversity": f"diversity{suffix}",
-        "class_diversity": f"per-class diversity{suffix}",
-        "class_diversity_min": f"per-class diversity{suffix} (lowest class)",
-        "confidence": f"confidence ({extractor.name})",
-        "class_entropy": f"class entropy ({extractor.name}, nats)",
+        "class_diversity": f"class-diversity{suffix}",  # mean over classes
+        "class_diversity_min": f"class-diversity-min{suffix}",  # the lowest class
+        "confidence": f"confidence{suffix}",  # mean top-class probability
+        "class_entropy": f"class-entropy{suffix}",  # nats
     }
 
 
@@ -97,15 +97,10 @@ def compute_metrics(
     """The chosen metrics of fake features (M, D) against a reference; returns (values, details).
 
     With fd or kid, the sample diversity (ganforge.metrics.diversity) comes too, and with a classifier
-    its mean top-class confidence and class-histogram entropy: a collapsed generator shows there."""
+    (digits-lenet, fashion-lenet) its mean top-class confidence and class-histogram entropy: a
+    collapsed generator shows there."""
     values: dict[str, float] = {}
     details: dict[str, Any] = {}
-    if ("fd" in metrics or "kid" in metrics) and len(fake) >= 2 and len(reference.features) >= 2:
-        values["diversity"] = diversity(fake, reference.features, seed=seed)
-        details["diversity"] = {"pairs_of_at_most": MAX_PAIRWISE, "distance": "euclidean, features"}
-        if fake_logits is not None:
-            values["confidence"] = classifier_confidence(fake_logits)
-            values["class_entropy"] = class_histogram_entropy(fake_logits)
     for metric in metrics:
         if metric == "fd":
             values["fd"] = frechet_distance(reference.stats, FeatureStats.of(fake))
@@ -131,6 +126,12 @@ def compute_metrics(
                     "subfolders in --fake) and a classifier over their classes, e.g. --features digits-lenet"
                 )
             values["accuracy"] = float((fake_logits.argmax(1) == fake_labels).double().mean())
+    if ("fd" in metrics or "kid" in metrics) and len(fake) >= 2 and len(reference.features) >= 2:
+        values["diversity"] = diversity(fake, reference.features, seed=seed)
+        details["diversity"] = {"pairs_of_at_most": MAX_PAIRWISE, "distance": "euclidean, features"}
+        if fake_logits is not None and 0 < extractor.num_classes < 1000:  # the data's own classes (LeNets)
+            values["confidence"] = classifier_confidence(fake_logits)
+            values["class_entropy"] = class_histogram_entropy(fake_logits)
     return values, details
 
 
