@@ -38,6 +38,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 GRIDS = Path(tempfile.gettempdir()) / "ganforge-quality"  # sample grids of the scored runs, to look at
+EFFNET_N = 500  # images a side for FD-EffNetLite0 (--effnet-n); the README's protocol
 
 
 # ------------------------------------------------------------------ scoring images
@@ -164,7 +165,7 @@ def dcgan_row(
 
     def score(threads: int, quick: bool) -> dict[str, Any]:
         overrides = ["train.steps=4", "data.limit=256", "train.sample_every=4"] if quick else []
-        n, effnet_n = (64, 0) if quick else (1000, 500)
+        n, effnet_n = (64, 0) if quick else (1000, EFFNET_N)
         G, cpu, steps = train_preset(preset, threads, overrides)
         images, labels = generate(G, n)
         from ganforge.imaging import save_image
@@ -312,7 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training and scoring")
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test in seconds")
+    parser.add_argument(
+        "--effnet-n", type=int, default=EFFNET_N, help="FD-EffNetLite0 images a side (0: skip)"
+    )
     args = parser.parse_args(argv)
+    globals()["EFFNET_N"] = args.effnet_n  # read by the rows' score functions
     torch.set_num_threads(args.threads)
     rows = collect_rows()
     if args.preset:

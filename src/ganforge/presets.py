@@ -38,6 +38,9 @@ def cdcgan_mnist() -> RunConfig:
     cfg = dcgan_mnist()
     cfg.name = "cdcgan-mnist"
     cfg.model.conditional = True
+    # without it G draws one image per class (per-class diversity 0.08 of real digits', FD-digits-lenet
+    # 119); with it 0.93 and 8.8 at 97% class accuracy (README, quality), for 1.7x the CPU per step
+    cfg.model.mode_seeking = 1.0
     return cfg
 
 
