@@ -50,7 +50,8 @@ def test_eval_a_run_writes_metrics_json_and_the_model_card(run, tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     table = dict(line.split(None, 1) for line in result.stdout.strip().splitlines())
-    assert set(table) == {"FD-EffNetLite0", "KID-EffNetLite0"}  # never called FID: not the Inception weights
+    # never called FID: not the Inception weights; diversity comes with fd/kid
+    assert set(table) == {"FD-EffNetLite0", "KID-EffNetLite0", "diversity-EffNetLite0"}
     saved = json.loads((run / "metrics.json").read_text())
     record = saved["evaluations"][-1]
     assert saved["step"] == 4 and saved["FD-EffNetLite0"] == record["results"]["FD-EffNetLite0"]
@@ -88,6 +89,9 @@ def test_eval_two_folders_with_a_local_weights_file(folders, tmp_path):
         "recall-digits-lenet",
         "density-digits-lenet",
         "coverage-digits-lenet",
+        "diversity-digits-lenet",
+        "confidence-digits-lenet",
+        "class-entropy-digits-lenet",
     }
     record = json.loads(out.read_text())["evaluations"][0]
     assert record["extractor"]["weights_sha256"] == sha256_of(weights)

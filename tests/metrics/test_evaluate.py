@@ -10,6 +10,12 @@ from PIL import Image
 from conftest import tiny_config, tiny_images
 from ganforge.data.download import sha256_of
 from ganforge.errors import ConfigError
+from ganforge.metrics.diversity import (
+    class_histogram_entropy,
+    classifier_confidence,
+    diversity,
+    per_class_diversity,
+)
 from ganforge.metrics.evaluate import evaluate_folders, evaluate_generator
 from ganforge.metrics.features import get_extractor
 from ganforge.metrics.frechet import frechet_distance
@@ -38,7 +44,10 @@ def write_folder(root, images, labels=None):
 def test_generator_figures_equal_a_step_by_step_computation(run, lenet_weights):
     kwargs = dict(data="digits", metrics="fid,kid,pr", features="digits-lenet", weights=str(lenet_weights))
     report = evaluate_generator(run, n=24, kid_subsets=4, kid_subset_size=12, **kwargs)
-    assert set(report.values) == {"fd", "kid", "kid_std", "precision", "recall", "density", "coverage"}
+    assert set(report.values) == {
+        *("fd", "kid", "kid_std", "precision", "recall", "density", "coverage"),
+        *("diversity", "confidence", "class_entropy"),  # with fd/kid, and a classifier
+    }
     assert report.names["fd"] == "FD-digits-lenet" and report.names["kid"] == "KID-digits-lenet"
     # the same images `ganforge sample --seed 0` makes, against 24 of sklearn's digits at 8x8
     net = get_extractor("digits-lenet", weights=str(lenet_weights))
@@ -47,6 +56,11 @@ def test_generator_figures_equal_a_step_by_step_computation(run, lenet_weights):
     real = net.features(digits[choose(len(digits), 24, 0)])
     assert report.values["fd"] == pytest.approx(frechet_distance(real, fake), rel=1e-6)
     assert report.values["fd"] > 0.01
+    assert report.values["diversity"] == pytest.approx(diversity(fake, real), rel=1e-6)
+    assert report.names["diversity"] == "diversity-digits-lenet"
+    logits = net.logits(GeneratePipeline(load_generator(run).G)(24, seed=0).images)
+    assert report.values["confidence"] == pytest.approx(classifier_confidence(logits), rel=1e-5)
+    assert report.values["class_entropy"] == pytest.approx(class_histogram_entropy(logits), rel=1e-5)
 
     record = report.record
     assert record["extractor"]["weights_sha256"] == sha256_of(lenet_weights)
@@ -89,6 +103,16 @@ def test_conditional_generator_accuracy_is_the_classifiers_on_its_classes(tmp_pa
     predicted = get_extractor("digits-lenet", weights=str(lenet_weights)).logits(threes).argmax(1)
     assert one.record["fake"]["class_index"] == 3
     assert one.values["accuracy"] == pytest.approx(float((predicted == 3).double().mean()))
+
+    # per-class diversity: each class's 3 fakes against up to 100 of sklearn's digits of that class
+    fd = evaluate_generator(run_dir, metrics="fid", **kw)
+    net = get_extractor("digits-lenet", weights=str(lenet_weights))
+    digits = load_reference_images("digits", "all", size=8, channels=1)
+    by_class = per_class_diversity(net.features(images), torch.arange(30) % 10, net.features(digits.images),
+                                   digits.labels)  # fmt: skip
+    assert fd.values["class_diversity"] == pytest.approx(sum(by_class.values()) / 10, rel=0.05)
+    assert fd.values["class_diversity_min"] <= fd.values["class_diversity"]
+    assert "class_diversity" not in evaluate_generator(run_dir, metrics="fid", class_index=3, **kw).values
 
 
 def test_folders_against_themselves_and_others(tmp_path, lenet_weights):

@@ -21,6 +21,13 @@ import torch
 
 from ganforge import __version__
 from ganforge.errors import ConfigError, DataError
+from ganforge.metrics.diversity import (
+    MAX_PAIRWISE,
+    class_histogram_entropy,
+    classifier_confidence,
+    diversity,
+    per_class_diversity,
+)
 from ganforge.metrics.features import FeatureExtractor, get_extractor
 from ganforge.metrics.frechet import FeatureStats, frechet_distance
 from ganforge.metrics.inception_score import inception_score
@@ -68,6 +75,11 @@ def metric_names(extractor: FeatureExtractor) -> dict[str, str]:
         "coverage": f"coverage{suffix}",
         "is": f"IS{suffix}",
         "accuracy": f"accuracy ({extractor.name})",
+        "diversity": f"diversity{suffix}",
+        "class_diversity": f"class-diversity{suffix}",  # mean over classes
+        "class_diversity_min": f"class-diversity-min{suffix}",  # the lowest class
+        "confidence": f"confidence{suffix}",  # mean top-class probability
+        "class_entropy": f"class-entropy{suffix}",  # nats
     }
 
 
@@ -82,7 +94,11 @@ def compute_metrics(
     kid_subset_size: int | None = None,  # None: half the images
     seed: int = 0,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """The chosen metrics of fake features (M, D) against a reference; returns (values, details)."""
+    """The chosen metrics of fake features (M, D) against a reference; returns (values, details).
+
+    With fd or kid, the sample diversity (ganforge.metrics.diversity) comes too, and with a classifier
+    (digits-lenet, fashion-lenet) its mean top-class confidence and class-histogram entropy: a
+    collapsed generator shows there."""
     values: dict[str, float] = {}
     details: dict[str, Any] = {}
     for metric in metrics:
@@ -110,7 +126,56 @@ def compute_metrics(
                     "subfolders in --fake) and a classifier over their classes, e.g. --features digits-lenet"
                 )
             values["accuracy"] = float((fake_logits.argmax(1) == fake_labels).double().mean())
+    if ("fd" in metrics or "kid" in metrics) and len(fake) >= 2 and len(reference.features) >= 2:
+        values["diversity"] = diversity(fake, reference.features, seed=seed)
+        details["diversity"] = {"pairs_of_at_most": MAX_PAIRWISE, "distance": "euclidean, features"}
+        if fake_logits is not None and 0 < extractor.num_classes < 1000:  # the data's own classes (LeNets)
+            values["confidence"] = classifier_confidence(fake_logits)
+            values["class_entropy"] = class_histogram_entropy(fake_logits)
     return values, details
+
+
+def same_classes(model_names: Sequence[str] | None, real_names: Sequence[str] | None, count: int) -> bool:
+    """Whether the reference's class indices are the model's: the same names in the same order (or,
+    for a model that kept no names, as many classes)."""
+    if real_names is None:
+        return False
+    if model_names is None:
+        return len(real_names) == count
+    return [str(c) for c in model_names] == [str(c) for c in real_names]
+
+
+def real_class_features(
+    extractor: FeatureExtractor, real: Any, seed: int = 0, batch_size: int = 64, per_class: int = 100
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Features and labels of at most `per_class` images of each class of `real` (an ImageData),
+    a fixed random choice; None when it has no labels."""
+    from ganforge.metrics.features.base import batched
+
+    if getattr(real, "labels", None) is None:
+        return None
+    order = torch.randperm(len(real.labels), generator=torch.Generator().manual_seed(seed))
+    keep = torch.cat([order[real.labels[order] == c][:per_class] for c in real.labels.unique()])
+    keep = keep.sort().values
+    feats, _ = extractor.extract(batched(real.images[keep], batch_size), len(keep), progress=False)
+    return feats, real.labels[keep]
+
+
+def class_diversity_values(
+    fake: torch.Tensor,
+    fake_labels: torch.Tensor,
+    real: tuple[torch.Tensor, torch.Tensor] | None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Mean and lowest per-class diversity of fake features (class indices of G) against real
+    (features, labels) from `real_class_features`; {} without real labels."""
+    if real is None:
+        return {}
+    by_class = per_class_diversity(fake, fake_labels, real[0], real[1], 100, seed)
+    return {
+        "class_diversity": sum(by_class.values()) / len(by_class),
+        "class_diversity_min": min(by_class.values()),
+    }
 
 
 def check_metrics(extractor: FeatureExtractor, metrics: Sequence[str], n: int) -> None:
@@ -200,7 +265,7 @@ def evaluate_generator(
     """Sample `n` images (seed `seed`) from a run, bundle or checkpoint and measure them against
     `n_real` (default: as many as `n`) images of the `split` of `data` (default: its training data),
     loaded at the generator's size. Images are those of `ganforge sample --seed SEED`."""
-    from ganforge.metrics.reference import reference_features
+    from ganforge.metrics.reference import load_reference_images, reference_features
     from ganforge.pipelines import load_generator
 
     chosen = parse_metrics(metrics)
@@ -240,6 +305,11 @@ def evaluate_generator(
     values, details = compute_metrics(
         extractor, reference, fake, logits, chosen, fake_labels, kid_subsets, kid_subset_size, seed
     )
+    if labels and class_index is None and "diversity" in values:
+        real = load_reference_images(data or cfg.data.source, split, cfg.data.size, cfg.data.channels)
+        if same_classes(loaded.class_names, real.class_names, loaded.G.num_classes):
+            real_feats = real_class_features(extractor, real, seed, batch_size)
+            values.update(class_diversity_values(fake, torch.cat(labels), real_feats, seed))
     names = metric_names(extractor)
     fake_info = {
         "generator": str(loaded.source),

@@ -2,9 +2,10 @@
 
 The trainer calls `TrainingEvaluator(step, G, logger)`; it samples `train.eval_n` images from fixed
 latents (the same every time, so successive figures differ only by the model), measures them
-against as many training images (features cached), appends a row to `metrics.jsonl`, logs the
-figures to log.jsonl/TensorBoard, and returns True when the first metric in `train.eval_metrics`
-improved, so the trainer keeps that state as `checkpoints/best.pt`.
+against as many training images (features cached), with the sample diversity beside FD/KID (and
+per-class diversity for conditional generators: a collapse shows as it happens), appends a row
+to `metrics.jsonl`, logs the figures to log.jsonl/TensorBoard, and returns True when the first
+metric in `train.eval_metrics` improved, so the trainer keeps that state as `checkpoints/best.pt`.
 
 It never draws from the training RNGs: resumed and uninterrupted runs stay identical with or
 without evaluation.
@@ -45,6 +46,7 @@ class TrainingEvaluator:
         self.device = device
         self.path = Path(run_dir) / "metrics.jsonl"
         self.reference = None
+        self.class_reference = None  # (features, labels) of up to 100 training images per class
         self.extractor = None
         self.best: float | None = None
         self.best_key = f"best_{self.primary}"
@@ -73,7 +75,14 @@ class TrainingEvaluator:
     @torch.no_grad()
     def __call__(self, step: int, G: torch.nn.Module, logger: Any = None) -> bool:
         """Evaluate `G` at `step`; True when the primary metric improved (or is the first)."""
-        from ganforge.metrics.evaluate import compute_metrics, generated_batches, label_map, metric_names
+        from ganforge.metrics.evaluate import (
+            class_diversity_values,
+            compute_metrics,
+            generated_batches,
+            label_map,
+            metric_names,
+            real_class_features,
+        )
         from ganforge.metrics.features import get_extractor
         from ganforge.metrics.reference import reference_from_images
 
@@ -96,6 +105,11 @@ class TrainingEvaluator:
         values, _ = compute_metrics(
             self.extractor, self.reference, fake, logits, self.metrics, fake_labels, seed=0
         )
+        if labels and "diversity" in values:  # conditional: is there variety inside each class?
+            if self.class_reference is None:
+                with torch.random.fork_rng(devices=[]):
+                    self.class_reference = real_class_features(self.extractor, self.data)
+            values.update(class_diversity_values(fake, torch.cat(labels), self.class_reference))
         names = metric_names(self.extractor)
         figures = {
             names[k.removesuffix("_std")] + (" std" if k.endswith("_std") else ""): v

@@ -1,0 +1,52 @@
+"""The gan/dcgan recipes' mode-seeking term (Mao et al. 2019), which keeps a conditional G from
+drawing one image per class."""
+
+import pytest
+import torch
+
+from conftest import tiny_config, tiny_images
+from ganforge.errors import ConfigError
+from ganforge.recipes.base import Batch
+from ganforge.training.trainer import Trainer
+
+
+def trainer(tmp_path, **model):
+    cfg = tiny_config(steps=2, conditional=True, **model)
+    return Trainer(cfg, tmp_path, data=tiny_images(32, classes=4), progress=False, tensorboard=False)
+
+
+def test_mode_seeking_adds_the_inverse_image_to_latent_distance_ratio(tmp_path):
+    recipe = trainer(tmp_path, mode_seeking=2.0).recipe
+    batch = Batch(real=torch.zeros(8, 1, 8, 8), labels=torch.arange(8) % 4)
+    recipe.G.eval()  # no BatchNorm statistics move between the two computations
+    state = recipe.generator.get_state()
+    loss, logs = recipe.g_main(batch)
+    # by hand, from the same noise: z, then z2, both with the batch's labels
+    recipe.generator.set_state(state)
+    with torch.no_grad():
+        z, z2 = recipe.draw_z(8), recipe.draw_z(8)
+        fake, fake2 = recipe.G(z, batch.labels), recipe.G(z2, batch.labels)
+        ratio = (fake - fake2).abs().mean() / (z - z2).abs().mean()
+        adversarial = recipe.loss.g_loss(recipe.D(fake, batch.labels))
+    assert float(logs["G_ms_ratio"]) == pytest.approx(float(ratio), rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(float(adversarial + 2.0 / (ratio + 1e-5)), rel=1e-5)
+
+
+def test_mode_seeking_logs_its_ratio_in_training_and_is_off_by_default(tmp_path):
+    logs = trainer(tmp_path / "on", mode_seeking=1.0).train_step()
+    assert 0 < float(logs["G_ms_ratio"]) < 10
+    assert "G_ms_ratio" not in trainer(tmp_path / "off").train_step()
+
+
+def test_mode_seeking_must_not_be_negative():
+    with pytest.raises(ConfigError, match="model.mode_seeking must be >= 0"):
+        tiny_config(mode_seeking=-1.0)
+
+
+def test_a_generator_that_ignores_z_pays_the_most(tmp_path):
+    recipe = trainer(tmp_path, mode_seeking=1.0).recipe
+    with torch.no_grad():
+        recipe.G.net[0].weight[: recipe.config.z_dim].zero_()  # z no longer reaches the output
+    batch = Batch(real=torch.zeros(8, 1, 8, 8), labels=torch.arange(8) % 4)
+    loss, logs = recipe.g_main(batch)
+    assert float(logs["G_ms_ratio"]) < 1e-6 and float(loss) > 1e4
