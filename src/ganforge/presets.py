@@ -18,7 +18,8 @@ def get_preset(name: str) -> RunConfig:
 
 
 @PRESETS.register(
-    "dcgan-mnist", description="DCGAN on 5,000 MNIST digits at 32x32 (the default; ~3 min on 2 CPU cores)"
+    "dcgan-mnist",
+    description="DCGAN on 5,000 MNIST digits at 32x32 (the default; about 3 minutes on 2 CPU cores)",
 )
 def dcgan_mnist() -> RunConfig:
     return RunConfig(
