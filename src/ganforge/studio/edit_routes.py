@@ -12,6 +12,7 @@ An image is reproduced exactly by POST /api/edit with its latent, class and gene
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,6 +71,7 @@ class GeneBreedRequest(BaseModel):
     count: int = Field(8, ge=1)
     class_index: int | None = None
     layers: str | None = Field(None, max_length=32)
+    truncation: float | None = Field(None, ge=0.0, le=2.0, description="psi, as /api/breed takes it")
 
 
 # ---------------------------------------------------------------- pipelines, one per model and direction file
@@ -164,27 +166,32 @@ async def list_directions(request: Request, model: str | None = None) -> dict[st
     }
 
 
-async def _run_edit(body: EditRequest, request: Request) -> tuple[torch.Tensor, dict[str, float]]:
+async def _run_edit(body: EditRequest, request: Request, finish: Callable[[torch.Tensor, dict], Any]) -> Any:
+    """The edit as one queued work item that also builds the answer (`finish(images, genes)`), so that
+    `POST /api/jobs/edit` (whose result is what the work returns) answers like `POST /api/edit`."""
     _check_one_of(body.seed, body.latent)
     model = _model(request, body.model)
     pipe = edit_pipeline(model)
     seed = 0 if body.seed is None and body.latent is None else body.seed
     queue = request.app.state.queue
     return await queue.run(
-        lambda: _edit(pipe, seed, body.latent, body.class_index, body.genes, body.layers, body.truncation)
+        lambda: finish(
+            *_edit(pipe, seed, body.latent, body.class_index, body.genes, body.layers, body.truncation)
+        )
     )
 
 
 @router.post("/edit", summary="An image edited by gene values (JSON with a PNG data URL)")
 async def edit(body: EditRequest, request: Request) -> dict[str, Any]:
-    images, genes = await _run_edit(body, request)
-    return {"image": data_url(png_bytes(images)), "genes": genes}
+    return await _run_edit(
+        body, request, lambda images, genes: {"image": data_url(png_bytes(images)), "genes": genes}
+    )
 
 
 @router.post("/edit.png", summary="An image edited by gene values (PNG)", responses={200: PNG})
 async def edit_png(body: EditRequest, request: Request) -> Response:
-    images, _ = await _run_edit(body, request)
-    return Response(png_bytes(images), media_type="image/png")
+    png = await _run_edit(body, request, lambda images, _genes: png_bytes(images))
+    return Response(png, media_type="image/png")
 
 
 def mix_genes(parent_genes: list[dict[str, float]], shares: list[float]) -> dict[str, float]:
@@ -222,7 +229,9 @@ async def breed_with_genes(body: GeneBreedRequest, request: Request) -> dict[str
 
     def job() -> dict[str, Any]:
         for child in bred["children"]:
-            image, child["genes"] = _edit(pipe, None, child["z"], child["class_index"], genes, body.layers)
+            image, child["genes"] = _edit(
+                pipe, None, child["z"], child["class_index"], genes, body.layers, body.truncation
+            )
             child["png"] = data_url(png_bytes(image))
         return bred
 

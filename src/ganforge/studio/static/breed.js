@@ -2,7 +2,8 @@
 // lineage, which exports and imports as JSON that reproduces every image.
 
 import {
-  $, addEntry, attempt, card, changed, describe, el, keep, modelInfo, pixelClass, randomSeed, record, setStatus,
+  $, addEntry, attempt, card, changed, describe, el, keep, modelInfo, pixelClass, postJSON, randomSeed, record,
+  setStatus,
   state, toggleParent,
 } from "./common.js";
 import { runJob } from "./jobs.js";
@@ -42,20 +43,29 @@ function sharesFor(parents, model) {
   return Object.fromEntries(groups.map((g) => [g, parents.map((e) => shareValues.get(e.id)[g])]));
 }
 
+const hasGenes = (entry) => Boolean(entry.genes && Object.keys(entry.genes).length);
+
+// Children of parents with genes come from /api/edit/breed (each child carries its parents' genes
+// mixed by share); plain breeding runs as a job with progress.
+function breedRequest(request) {
+  return request.parents.some((p) => p.genes) ? postJSON("/api/edit/breed", request) : runJob("breed", request, "Breeding");
+}
+
 async function breed() {
   const parents = state.parents.map((id) => state.entries.get(id));
   if (!parents.length) return;
   const model = modelInfo(parents[0].model);
+  const inherit = parents.some(hasGenes);  // edited parents pass their genes on, mixed by share
   const request = {
     model: model.name,
-    parents: parents.map((e) => ({ z: e.z, class_index: e.class_index })),
+    parents: parents.map((e) => ({ z: e.z, class_index: e.class_index, ...(inherit ? { genes: e.genes || {} } : {}) })),
     shares: sharesFor(parents, model),
     mutation: Number($("mutation").value),
     seed: Math.max(0, Number($("breed-seed").value) || 0),
     count: Math.min(Math.max(1, Number($("children-count").value) || 1), state.limits.max_images || 64),
   };
   if (model.truncation && parents[0].truncation !== null) request.truncation = parents[0].truncation;
-  const result = await attempt("Breeding", () => runJob("breed", request, "Breeding"));
+  const result = await attempt("Breeding", () => breedRequest(request));
   if (!result) return;
   record(`breed ${request.count} children of ${parents.map((e) => `#${e.id}`).join(" × ")}`);
   for (const e of parents) keep(e.id);  // what was bred from enters the family tree
@@ -63,6 +73,7 @@ async function breed() {
     model: model.name, kind: "child", seed: null, z: child.z, class_index: child.class_index,
     truncation: request.truncation ?? null, png: child.png, parents: parents.map((e) => e.id),
     shares: request.shares, mutation: request.mutation, breed_seed: request.seed, count: request.count, index,
+    ...(child.genes && Object.keys(child.genes).length ? { genes: child.genes } : {}),
   }));
   state.children = children.map((e) => e.id);
   $("breed-seed").value = String(request.seed + 1);  // breeding again gives new children
@@ -103,14 +114,15 @@ async function importLineage(file) {
   if (missing) throw new Error(`model ${missing.model} is not loaded here`);
   const fresh = new Map();
   const batches = new Map();
-  for (const entry of data.entries.filter((e) => e.kind === "edit")) {  // genes edits re-run their edit
-    const base = data.entries.find((e) => e.id === entry.parents[0]);
+  // edits and children with genes re-run their edit (an edit's latent is its base image's)
+  for (const entry of data.entries.filter((e) => e.kind === "edit" || hasGenes(e))) {
+    const base = entry.kind === "edit" ? data.entries.find((e) => e.id === entry.parents[0]) : null;
     const body = { model: entry.model, genes: entry.genes, latent: base ? base.z : entry.z };
     if (entry.class_index !== null && entry.class_index !== undefined) body.class = entry.class_index;
     if (entry.layers) body.layers = entry.layers;
     fresh.set(entry.id, { ...entry, png: (await runJob("edit", body, "Re-applying genes")).image });
   }
-  for (const entry of data.entries.filter((e) => e.kind !== "edit")) {
+  for (const entry of data.entries.filter((e) => e.kind !== "edit" && !hasGenes(e))) {
     const key = `${entry.model}|${entry.truncation}`;
     if (!batches.has(key)) batches.set(key, []);
     batches.get(key).push(entry);
@@ -133,11 +145,12 @@ async function importLineage(file) {
     if (entry.kind !== "child" || !entry.parents.every((p) => fresh.has(p))) continue;
     const parents = entry.parents.map((p) => fresh.get(p));
     const request = {
-      model: entry.model, parents: parents.map((p) => ({ z: p.z, class_index: p.class_index })),
+      model: entry.model,
+      parents: parents.map((p) => ({ z: p.z, class_index: p.class_index, ...(hasGenes(entry) ? { genes: p.genes || {} } : {}) })),
       shares: entry.shares, mutation: entry.mutation, seed: entry.breed_seed, count: entry.index + 1,
     };
     if (entry.truncation !== null && entry.truncation !== undefined) request.truncation = entry.truncation;
-    const result = await runJob("breed", request, "Replaying a breeding");
+    const result = await breedRequest(request);
     replayed += 1;
     if (JSON.stringify(result.children[entry.index].z) === JSON.stringify(entry.z)) exact += 1;
   }
