@@ -229,12 +229,15 @@ def test_hidden_noise_perturbs_only_training_passes_and_only_when_asked():
     noisy = SGANMLPClassifier(
         img_size=6, classes=3, hidden=16, layers=2, dropout=0.0, input_noise=0.0, hidden_noise=0.5
     )
-    noisy.load_state_dict(quiet.state_dict())  # no new parameters: same weights, same eval outputs
+    # no new parameters: the same weights in the same order give the same eval outputs
+    noisy.load_state_dict(dict(zip(noisy.state_dict(), quiet.state_dict().values(), strict=True)))
     a, b = noisy.outputs(images)[0], noisy.outputs(images)[0]
     assert not torch.allclose(a, b) and (a - b).abs().mean() > 0.01
     noisy.eval()
     quiet.eval()
     assert torch.equal(noisy.outputs(images)[0], quiet.outputs(images)[0])
+    # without hidden noise the layers keep their old indices, so older checkpoints still load
+    assert [k for k in quiet.state_dict() if k.startswith("body.")][-1] == "body.4.bias"
     with pytest.raises(ConfigError, match="hidden_noise must be >= 0"):
         SGANMLPClassifier(hidden_noise=-1.0)
     with pytest.raises(ConfigError, match="model.hidden_noise"):

@@ -198,13 +198,15 @@ class SGANMLPClassifier(KPlusOneClassifier):
             raise ConfigError(f"hidden_noise must be >= 0, got {hidden_noise}")
         blocks: list[nn.Module] = [nn.Flatten()]  # (B, C * H * W)
         width = img_channels * img_size * img_size
+        # the noise modules exist only when asked for, so that older bundles' layer indices still load
+        noise = [GaussianNoise(hidden_noise)] if hidden_noise > 0 else []
         for i in range(layers):
-            blocks += [nn.Dropout(dropout), GaussianNoise(hidden_noise)] if i else []
+            blocks += [nn.Dropout(dropout), *noise] if i else []
             blocks += [maybe_weight_norm(nn.Linear(width, hidden), weight_norm), nn.LeakyReLU(0.2)]
             width = hidden
         self.body = nn.Sequential(*blocks)
         self.feature_dim = hidden
-        self.head_dropout = nn.Sequential(nn.Dropout(dropout), GaussianNoise(hidden_noise))
+        self.head_dropout = nn.Sequential(nn.Dropout(dropout), *noise) if noise else nn.Dropout(dropout)
         self.head = maybe_weight_norm(nn.Linear(hidden, classes + (fake_logit == "learned")), weight_norm)
 
 
