@@ -158,3 +158,4 @@ def test_preset_holds_out_the_eval_reference():
         "diffaugment",
     )
     assert cfg.model.holdout == 1000 and cfg.model.holdout_seed == 0
+    assert (cfg.train.steps, cfg.train.batch_size, cfg.model.channel_base) == (5000, 16, 1024)

@@ -219,6 +219,9 @@ def test_presets():
     assert mnist.recipe == fashion.recipe == "sgan"
     assert (mnist.data.source, fashion.data.source) == ("mnist-5k", "fashion-mnist")
     assert mnist.model.labels == 100 and mnist.data.size == 28
+    # Salimans et al. 2016's discriminator regularizers, and a length that fits 10 CPU-minutes
+    assert (mnist.model.weight_norm, mnist.model.hidden_noise, mnist.model.dropout) == (True, 0.5, 0.0)
+    assert fashion.model.hidden_noise == 0.5 and mnist.train.steps == fashion.train.steps == 10_000
 
 
 def test_hidden_noise_perturbs_only_training_passes_and_only_when_asked():
