@@ -222,6 +222,7 @@ def test_presets():
     # Salimans et al. 2016's discriminator regularizers, and a length that fits 10 CPU-minutes
     assert (mnist.model.weight_norm, mnist.model.hidden_noise, mnist.model.dropout) == (True, 0.5, 0.0)
     assert fashion.model.hidden_noise == 0.5 and mnist.train.steps == fashion.train.steps == 10_000
+    assert (mnist.model.input_noise, fashion.model.input_noise) == (0.6, 0.3)
 
 
 def test_hidden_noise_perturbs_only_training_passes_and_only_when_asked():
