@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -11,8 +12,9 @@ import torch
 from ganforge.bundle import load_bundle
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.errors import ConfigError
-from ganforge.models.sgan import real_logit
+from ganforge.models.sgan import SGANMLPClassifier, real_logit
 from ganforge.presets import get_preset
+from ganforge.recipes.base import DataInfo
 from ganforge.recipes.sgan import (
     SGANConfig,
     SGANRecipe,
@@ -217,3 +219,35 @@ def test_presets():
     assert mnist.recipe == fashion.recipe == "sgan"
     assert (mnist.data.source, fashion.data.source) == ("mnist-5k", "fashion-mnist")
     assert mnist.model.labels == 100 and mnist.data.size == 28
+    # Salimans et al. 2016's discriminator regularizers, and a length that fits 10 CPU-minutes
+    assert (mnist.model.weight_norm, mnist.model.hidden_noise, mnist.model.dropout) == (True, 0.5, 0.0)
+    assert fashion.model.hidden_noise == 0.5 and mnist.train.steps == fashion.train.steps == 10_000
+    assert (mnist.model.input_noise, fashion.model.input_noise) == (0.6, 0.3)
+
+
+def test_hidden_noise_perturbs_only_training_passes_and_only_when_asked():
+    torch.manual_seed(0)
+    images = torch.rand(4, 1, 6, 6) * 2 - 1
+    quiet = SGANMLPClassifier(img_size=6, classes=3, hidden=16, layers=2, dropout=0.0, input_noise=0.0)
+    assert torch.equal(quiet.outputs(images)[0], quiet.outputs(images)[0])  # nothing random is left
+    noisy = SGANMLPClassifier(
+        img_size=6, classes=3, hidden=16, layers=2, dropout=0.0, input_noise=0.0, hidden_noise=0.5
+    )
+    # no new parameters: the same weights in the same order give the same eval outputs
+    noisy.load_state_dict(dict(zip(noisy.state_dict(), quiet.state_dict().values(), strict=True)))
+    a, b = noisy.outputs(images)[0], noisy.outputs(images)[0]
+    assert not torch.allclose(a, b) and (a - b).abs().mean() > 0.01
+    noisy.eval()
+    quiet.eval()
+    assert torch.equal(noisy.outputs(images)[0], quiet.outputs(images)[0])
+    # without hidden noise the layers keep their old indices, so older checkpoints still load
+    assert [k for k in quiet.state_dict() if k.startswith("body.")][-1] == "body.4.bias"
+    with pytest.raises(ConfigError, match="hidden_noise must be >= 0"):
+        SGANMLPClassifier(hidden_noise=-1.0)
+    with pytest.raises(ConfigError, match="model.hidden_noise"):
+        digits_config(hidden_noise=-0.1)
+    # older runs' specs (no hidden_noise key) rebuild unchanged; the key appears only when set
+    recipe = SimpleNamespace(config=SGANConfig(), data=DataInfo(channels=1, size=8, num_classes=10))
+    assert "hidden_noise" not in SGANRecipe.classifier_spec(recipe).kwargs
+    recipe.config.hidden_noise = 0.5
+    assert SGANRecipe.classifier_spec(recipe).kwargs["hidden_noise"] == 0.5

@@ -7,4 +7,16 @@ Every registered model implements ``example_inputs(batch, generator)`` so that t
 tests can run it; the registry entry's ``tiny`` metadata gives small constructor arguments.
 """
 
-from ganforge.models import dcgan, dtn, gan_mlp, patchgan, progan, resnet_gen, sgan, srresnet, stylegan, unet  # noqa: F401
+from ganforge.models import (  # noqa: F401
+    dcgan,
+    dtn,
+    fastgan,
+    gan_mlp,
+    patchgan,
+    progan,
+    resnet_gen,
+    sgan,
+    srresnet,
+    stylegan,
+    unet,
+)

@@ -93,6 +93,17 @@ class KPlusOneClassifier(nn.Module):
         return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)
 
 
+class GaussianNoise(nn.Module):
+    """Adds N(0, std^2) noise in training only (Salimans et al. 2016's discriminators); identity at std 0."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        self.std = std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
+
+
 class GlobalAveragePool(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=(2, 3))  # (B, C, H, W) -> (B, C)
@@ -161,6 +172,9 @@ class SGANMLPClassifier(KPlusOneClassifier):
         layers: hidden layers, each Linear + LeakyReLU(0.2), with dropout before every Linear but the
             first (the features that feature matching compares are the last layer's, before dropout).
         fake_logit, dropout, input_noise, weight_norm: as for `sgan.C`.
+        hidden_noise: std of Gaussian noise added to every hidden layer's output (and so to the head's
+            input) in training; Salimans et al. 2016's MNIST discriminator uses 0.5 there (with 0.3 on
+            the input) and no dropout. The features that feature matching compares are taken before it.
     """
 
     def __init__(
@@ -174,20 +188,25 @@ class SGANMLPClassifier(KPlusOneClassifier):
         dropout: float = 0.3,
         input_noise: float = 0.3,
         weight_norm: bool = False,
+        hidden_noise: float = 0.0,
     ):
         super().__init__()
         self._setup(img_channels, img_size, classes, fake_logit, dropout, input_noise)
         if hidden < 1 or layers < 1:
             raise ConfigError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
+        if hidden_noise < 0:
+            raise ConfigError(f"hidden_noise must be >= 0, got {hidden_noise}")
         blocks: list[nn.Module] = [nn.Flatten()]  # (B, C * H * W)
         width = img_channels * img_size * img_size
+        # the noise modules exist only when asked for, so that older bundles' layer indices still load
+        noise = [GaussianNoise(hidden_noise)] if hidden_noise > 0 else []
         for i in range(layers):
-            blocks += [nn.Dropout(dropout)] if i else []
+            blocks += [nn.Dropout(dropout), *noise] if i else []
             blocks += [maybe_weight_norm(nn.Linear(width, hidden), weight_norm), nn.LeakyReLU(0.2)]
             width = hidden
         self.body = nn.Sequential(*blocks)
         self.feature_dim = hidden
-        self.head_dropout = nn.Dropout(dropout)
+        self.head_dropout = nn.Sequential(nn.Dropout(dropout), *noise) if noise else nn.Dropout(dropout)
         self.head = maybe_weight_norm(nn.Linear(hidden, classes + (fake_logit == "learned")), weight_norm)
 
 

@@ -57,6 +57,7 @@ class SGANConfig:
     weight_norm: bool = False  # weight normalization in C, as Salimans et al. 2016
     dropout: float = 0.3  # in C's hidden layers: C overfits a few labels quickly without it
     input_noise: float = 0.3  # std of Gaussian noise on C's inputs in training (Salimans et al. 2016)
+    hidden_noise: float = 0.0  # std of Gaussian noise on C's hidden layers (mlp only; 0.5 in Salimans et al.)
     lr_g: float = 1e-3  # higher than DCGAN's 2e-4: measured better within a few thousand steps on MNIST
     lr_c: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN and Salimans et al.
@@ -75,8 +76,10 @@ class SGANConfig:
             raise ConfigError("model.z_dim, g_width, c_width, g_layers, c_layers and eval_batch must be >= 1")
         if self.lr_g <= 0 or self.lr_c <= 0 or self.unsup_weight < 0:
             raise ConfigError("model.lr_g and model.lr_c must be positive and model.unsup_weight >= 0")
-        if not 0.0 <= self.dropout < 1.0 or self.input_noise < 0:
-            raise ConfigError("model.dropout must lie in [0, 1) and model.input_noise be >= 0")
+        if not 0.0 <= self.dropout < 1.0 or self.input_noise < 0 or self.hidden_noise < 0:
+            raise ConfigError(
+                "model.dropout must lie in [0, 1) and model.input_noise and model.hidden_noise be >= 0"
+            )
         if not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
 
@@ -165,7 +168,10 @@ class SGANRecipe(Recipe):
         kwargs |= dict(weight_norm=c.weight_norm)
         if c.arch == "conv":
             return ModelSpec("sgan.C", {**kwargs, "base_channels": c.c_width})
-        return ModelSpec("sgan.C_mlp", {**kwargs, "hidden": c.c_width, "layers": c.c_layers})
+        mlp = {"hidden": c.c_width, "layers": c.c_layers}
+        if c.hidden_noise:  # only when set, so that older runs' specs rebuild unchanged
+            mlp["hidden_noise"] = c.hidden_noise
+        return ModelSpec("sgan.C_mlp", {**kwargs, **mlp})
 
     def generator_spec(self) -> ModelSpec:
         c, d = self.config, self.data
@@ -271,8 +277,23 @@ def sgan_mnist() -> RunConfig:
         name="sgan-mnist",
         recipe="sgan",
         data=DataConfig(source="mnist-5k", size=28),
-        train=TrainConfig(steps=1500, batch_size=64, ema_decay=0.99, sample_every=500, checkpoint_every=500),
-        model=SGANConfig(labels=100),  # scored on mnist-5k's fixed 1,000 test digits
+        # ~50 CPU-ms a step with --baseline on one thread: 10,000 steps fit the 10 CPU-minute budget
+        train=TrainConfig(
+            steps=10_000, batch_size=64, ema_decay=0.99, sample_every=2000, checkpoint_every=2000
+        ),
+        # C as Salimans et al. 2016's MNIST discriminator: weight norm and Gaussian noise on the input
+        # (their 0.3 on [0, 1] pixels is 0.6 on ganforge's [-1, 1]) and every hidden layer instead of
+        # dropout, wider. Measured on mnist-5k with 100 labels (README): 92.5% at 6,000 steps in 4
+        # CPU-minutes, against 78.8% at 3,000 for 250 wide, dropout 0.3, no hidden noise
+        model=SGANConfig(
+            labels=100,
+            weight_norm=True,
+            input_noise=0.6,
+            hidden_noise=0.5,
+            dropout=0.0,
+            c_width=500,
+            c_layers=4,
+        ),  # scored on mnist-5k's fixed 1,000 test digits
     )
 
 
@@ -284,4 +305,5 @@ def sgan_fashion() -> RunConfig:
     cfg = sgan_mnist()
     cfg.name = "sgan-fashion"
     cfg.data.source = "fashion-mnist"
+    cfg.model.input_noise = 0.3  # measured so (README); 0.6 is not tried on Fashion-MNIST yet
     return cfg

@@ -1,0 +1,247 @@
+"""A FastGAN-style generator and self-supervised discriminator (Liu et al. 2021, "Towards Faster and
+Stabilized GAN Training for High-fidelity Few-shot Image Synthesis"), sized for CPU minutes.
+
+Generator: z -> 4x4 (transposed conv) -> [nearest upsample x2, conv3x3, BatchNorm, GLU] per
+resolution -> conv3x3 -> tanh. Skip-layer excitation (SLE) lets a low-resolution map gate the
+channels of a map 8 times larger: the small map is pooled to 4x4, a 4x4 conv takes it to 1x1, then
+LeakyReLU, a 1x1 conv and a sigmoid give one gate per channel of the large map. Gates come from
+4x4 -> 32x32 and 8x8 -> 64x64 (and 16 -> 128, 32 -> 256 at larger sizes), as the paper's 8 -> 128,
+16 -> 256, 32 -> 512 scaled down.
+
+Discriminator: stride-2 4x4 convs with BatchNorm and LeakyReLU(0.2) down to 8x8, then a 1x1 conv
+and a 4x4 conv give a 5x5 map of real/fake logits (averaged to one logit). On real images two small
+decoders (upsample, conv3x3, BatchNorm, GLU) reconstruct the whole image (at half size) from the
+8x8 features, and one random quadrant (at full size) from the matching quadrant of the 16x16
+features: D must describe the image, not just separate it from fakes, which is the paper's answer
+to a discriminator that overfits a thousand images. The paper compares reconstructions with
+LPIPS; ganforge uses L1 (no VGG weights offline).
+
+Widths follow StyleGAN's rule, min(channel_base // resolution, max_channels). Spectral norm on
+every conv, as in the paper's code, is a switch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.errors import ConfigError
+from ganforge.nn.layers import check_images, check_labels, maybe_spectral_norm
+from ganforge.registry import MODELS
+
+SIZES = (32, 64, 128, 256)
+
+
+def _check(img_size: int, channel_base: int, max_channels: int) -> None:
+    if img_size not in SIZES:
+        raise ConfigError(f"fastgan img_size must be one of {', '.join(map(str, SIZES))}, got {img_size}")
+    if channel_base < 1 or max_channels < 1:
+        raise ConfigError(f"channel_base and max_channels must be >= 1, got {channel_base}, {max_channels}")
+
+
+def widths(img_size: int, channel_base: int, max_channels: int) -> dict[int, int]:
+    """Channels at each resolution 4 .. img_size: min(channel_base // r, max_channels), at least 4."""
+    levels = [4 * 2**i for i in range(int(math.log2(img_size // 4)) + 1)]
+    return {r: max(4, min(channel_base // r, max_channels)) for r in levels}
+
+
+def conv(c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int = 0, sn: bool = True) -> nn.Module:
+    return maybe_spectral_norm(nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False), sn)
+
+
+class UpBlock(nn.Module):
+    """Nearest upsample x2, conv3x3, BatchNorm, GLU: (B, c_in, r, r) -> (B, c_out, 2r, 2r)."""
+
+    def __init__(self, c_in: int, c_out: int, sn: bool):
+        super().__init__()
+        self.conv = conv(c_in, 2 * c_out, 3, padding=1, sn=sn)
+        self.norm = nn.BatchNorm2d(2 * c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return F.glu(self.norm(self.conv(x)), dim=1)
+
+
+class SkipExcitation(nn.Module):
+    """Skip-layer excitation: per-channel gates (B, c_big, 1, 1) for a large map from a small one."""
+
+    def __init__(self, c_small: int, c_big: int, sn: bool):
+        super().__init__()
+        self.squeeze = conv(c_small, c_big, 4, sn=sn)  # 4x4 -> 1x1
+        self.excite = conv(c_big, c_big, 1, sn=sn)
+
+    def forward(self, small: torch.Tensor, big: torch.Tensor) -> torch.Tensor:
+        gate = F.adaptive_avg_pool2d(small, 4)  # (B, c_small, 4, 4)
+        gate = torch.sigmoid(self.excite(F.leaky_relu(self.squeeze(gate), 0.1)))  # (B, c_big, 1, 1)
+        return big * gate
+
+
+@MODELS.register("fastgan.G", tiny=dict(z_dim=8, img_size=32, channel_base=64, max_channels=8))
+class FastGANGenerator(nn.Module):
+    """FastGAN-style generator: z (B, z_dim) -> images (B, C, img_size, img_size) in [-1, 1].
+
+    Args:
+        z_dim: length of z.
+        img_channels: output channels.
+        img_size: 32, 64, 128 or 256.
+        channel_base, max_channels: width at resolution r is min(channel_base // r, max_channels).
+        spectral_norm: spectral norm on every conv (the paper's code does).
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 128,
+        img_channels: int = 3,
+        img_size: int = 64,
+        channel_base: int = 2048,
+        max_channels: int = 128,
+        spectral_norm: bool = True,
+    ):
+        super().__init__()
+        _check(img_size, channel_base, max_channels)
+        if z_dim < 1 or img_channels < 1:
+            raise ConfigError(f"z_dim and img_channels must be >= 1, got {z_dim}, {img_channels}")
+        self.z_dim, self.img_channels, self.img_size, self.num_classes = z_dim, img_channels, img_size, 0
+        ch = widths(img_size, channel_base, max_channels)
+        self.resolutions = list(ch)
+        sn = spectral_norm
+        self.init = maybe_spectral_norm(nn.ConvTranspose2d(z_dim, 2 * ch[4], 4, bias=False), sn)
+        self.init_norm = nn.BatchNorm2d(2 * ch[4])
+        self.up = nn.ModuleDict({str(r): UpBlock(ch[r // 2], ch[r], sn) for r in self.resolutions[1:]})
+        # gate the map at 8r from the map at r, for every r >= 4 with 8r <= img_size
+        self.sle = nn.ModuleDict(
+            {str(8 * r): SkipExcitation(ch[r], ch[8 * r], sn) for r in self.resolutions if 8 * r <= img_size}
+        )
+        self.to_rgb = conv(ch[img_size], img_channels, 3, padding=1, sn=sn)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"FastGANGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
+        check_labels(labels, 0, z.shape[0], "FastGANGenerator")
+        x = F.glu(self.init_norm(self.init(z[:, :, None, None])), dim=1)  # (B, ch4, 4, 4)
+        feats = {4: x}
+        for r in self.resolutions[1:]:
+            x = self.up[str(r)](x)  # (B, ch_r, r, r)
+            if str(r) in self.sle:
+                x = self.sle[str(r)](feats[r // 8], x)
+            feats[r] = x
+        return torch.tanh(self.to_rgb(x))
+
+    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        device = next(self.parameters()).device
+        return (torch.randn(batch, self.z_dim, generator=generator).to(device),)
+
+
+class DownBlock(nn.Module):
+    """conv4x4 stride 2, BatchNorm, LeakyReLU(0.2): (B, c_in, 2r, 2r) -> (B, c_out, r, r)."""
+
+    def __init__(self, c_in: int, c_out: int, sn: bool):
+        super().__init__()
+        self.conv = conv(c_in, c_out, 4, stride=2, padding=1, sn=sn)
+        self.norm = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(self.norm(self.conv(x)), 0.2)
+
+
+class Decoder(nn.Module):
+    """The discriminator's small decoder: (B, c_in, 8, 8) -> (B, C, 8 * 2**ups, ...) in [-1, 1]."""
+
+    def __init__(self, c_in: int, img_channels: int, ups: int, width: int, sn: bool):
+        super().__init__()
+        blocks, c = [], c_in
+        for i in range(ups):
+            c_out = max(4, width // 2**i)
+            blocks.append(UpBlock(c, c_out, sn))
+            c = c_out
+        self.blocks = nn.Sequential(*blocks)
+        self.to_rgb = conv(c, img_channels, 3, padding=1, sn=sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.to_rgb(self.blocks(x)))
+
+
+@MODELS.register(
+    "fastgan.D",
+    tiny=dict(img_size=32, channel_base=64, max_channels=8),
+    aux_params=("decode_whole", "decode_part"),  # used by `reconstruct` on real images only
+)
+class FastGANDiscriminator(nn.Module):
+    """FastGAN-style self-supervised discriminator: images (B, C, S, S) -> real/fake logit (B,).
+
+    `D.outputs(images)` also returns the 16x16 and 8x8 feature maps that `D.reconstruct` decodes:
+    the whole image at S/2 from the 8x8 map, and one quadrant at S/2 from the 16x16 map's quadrant.
+
+    Args: as `fastgan.G`.
+    """
+
+    def __init__(
+        self,
+        img_channels: int = 3,
+        img_size: int = 64,
+        channel_base: int = 2048,
+        max_channels: int = 128,
+        spectral_norm: bool = True,
+    ):
+        super().__init__()
+        _check(img_size, channel_base, max_channels)
+        if img_channels < 1:
+            raise ConfigError(f"img_channels must be >= 1, got {img_channels}")
+        self.img_channels, self.img_size = img_channels, img_size
+        ch = widths(img_size, channel_base, max_channels)
+        sn = spectral_norm
+        # the first conv has no norm, as in DCGAN's and the paper's discriminators
+        self.from_rgb = conv(img_channels, ch[img_size // 2], 4, stride=2, padding=1, sn=sn)
+        downs = [r for r in reversed(list(ch)) if 8 <= r < img_size // 2]
+        self.down = nn.ModuleDict({str(r): DownBlock(ch[2 * r], ch[r], sn) for r in downs})
+        self.head = nn.Sequential(
+            conv(ch[8], ch[8], 1, sn=sn),
+            nn.BatchNorm2d(ch[8]),
+            nn.LeakyReLU(0.2),
+            conv(ch[8], 1, 4, sn=sn),  # (B, 1, 5, 5)
+        )
+        ups = int(math.log2(img_size // 2 // 8))  # 8x8 -> S/2
+        self.decode_whole = Decoder(ch[8], img_channels, ups, ch[16], sn)
+        self.decode_part = Decoder(ch[16], img_channels, ups, ch[16], sn)
+
+    def outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(logits (B,), features at 16x16 (B, c16, 16, 16), features at 8x8 (B, c8, 8, 8))."""
+        check_images(images, self.img_channels, self.img_size, "FastGANDiscriminator")
+        x = F.leaky_relu(self.from_rgb(images), 0.2)  # (B, c, S/2, S/2)
+        feats = {self.img_size // 2: x}
+        for r, block in self.down.items():
+            x = block(x)
+            feats[int(r)] = x
+        logits = self.head(x).flatten(1).mean(1)  # (B,)
+        return logits, feats[16], feats[8]
+
+    def reconstruct(
+        self, feat16: torch.Tensor, feat8: torch.Tensor, quadrant: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the whole image at S/2, quadrant `quadrant` (0..3, row-major) at S/2) from D's features."""
+        row, col = divmod(quadrant, 2)
+        part = feat16[:, :, 8 * row : 8 * row + 8, 8 * col : 8 * col + 8]  # (B, c16, 8, 8)
+        return self.decode_whole(feat8), self.decode_part(part)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        check_labels(labels, 0, images.shape[0], "FastGANDiscriminator")
+        return self.outputs(images)[0]
+
+    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        device = next(self.parameters()).device
+        shape = (batch, self.img_channels, self.img_size, self.img_size)
+        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)
+
+
+def reconstruction_targets(real: torch.Tensor, quadrant: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What D's decoders should give for real images (B, C, S, S): the whole image at S/2 (area
+    downsampling) and quadrant `quadrant` (row-major) at S/2, which is its own full resolution."""
+    size = real.shape[-1]
+    half = size // 2
+    row, col = divmod(quadrant, 2)
+    whole = F.interpolate(real, size=half, mode="area")
+    part = real[:, :, row * half : (row + 1) * half, col * half : (col + 1) * half]
+    return whole, part

@@ -1,0 +1,161 @@
+"""The fastgan recipe and models: shapes, skip-layer excitation, D's reconstructions, held-out data,
+a tiny training with exact resume, the sample grid, presets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import tiny_images
+from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.errors import ConfigError
+from ganforge.models.fastgan import FastGANDiscriminator, FastGANGenerator, reconstruction_targets, widths
+from ganforge.presets import get_preset
+from ganforge.recipes.fastgan import FastGANConfig, held_out_index, training_index
+from ganforge.training.trainer import Trainer
+
+TINY = dict(channel_base=64, max_channels=8)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def config(steps: int, **model) -> RunConfig:
+    return RunConfig(
+        name="tiny-fastgan",
+        recipe="fastgan",
+        data=DataConfig(source="tiny", size=32),
+        train=TrainConfig(
+            steps=steps,
+            batch_size=4,
+            log_every=1,
+            sample_every=2,
+            checkpoint_every=2,
+            n_samples=8,
+            device="cpu",
+        ),
+        model=FastGANConfig(**{**dict(z_dim=8, holdout=0, **TINY), **model}),
+    ).validate()
+
+
+def make(cfg: RunConfig, folder) -> Trainer:
+    data = tiny_images(n=16, size=32, channels=3)
+    return Trainer(cfg, folder, data=data, progress=False, tensorboard=False)
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_shapes_and_range(size):
+    torch.manual_seed(0)
+    G = FastGANGenerator(z_dim=8, img_size=size, **TINY)
+    D = FastGANDiscriminator(img_size=size, **TINY)
+    images = G(torch.randn(3, 8))
+    assert images.shape == (3, 3, size, size) and images.abs().max() <= 1
+    logits, feat16, feat8 = D.outputs(images)
+    assert logits.shape == (3,) and feat16.shape[-2:] == (16, 16) and feat8.shape[-2:] == (8, 8)
+    whole, part = D.reconstruct(feat16, feat8, quadrant=3)
+    assert whole.shape == part.shape == (3, 3, size // 2, size // 2)
+    # SLE gates 32 from 4 always, and 64 from 8 at 64 px
+    assert sorted(G.sle) == (["32"] if size == 32 else ["32", "64"])
+    assert widths(64, 1024, 128) == {4: 128, 8: 128, 16: 64, 32: 32, 64: 16}
+
+
+def test_skip_excitation_gates_the_large_map_by_channel():
+    torch.manual_seed(0)
+    G = FastGANGenerator(z_dim=8, img_size=32, spectral_norm=False, **TINY)
+    sle = G.sle["32"]
+    ch = widths(32, 64, 8)  # {4: 8, 8: 8, 16: 4, 32: 4}
+    small, big = torch.randn(2, ch[4], 4, 4), torch.ones(2, ch[32], 32, 32)
+    gated = sle(small, big)
+    # one gate per (image, channel) in (0, 1), constant over space
+    assert torch.equal(gated, gated[:, :, :1, :1].expand_as(gated))
+    assert ((gated > 0) & (gated < 1)).all()
+    assert not torch.allclose(gated[0], gated[1])  # it depends on the small map
+
+
+def test_backward_reaches_every_parameter():
+    torch.manual_seed(0)
+    G, D = FastGANGenerator(z_dim=8, img_size=32, **TINY), FastGANDiscriminator(img_size=32, **TINY)
+    fake = G(torch.randn(4, 8))
+    logits, feat16, feat8 = D.outputs(fake)
+    whole, part = D.reconstruct(feat16, feat8, 0)
+    (logits.mean() + whole.mean() + part.mean()).backward()
+    missing = [n for n, p in [*G.named_parameters(), *D.named_parameters()] if p.grad is None]
+    assert missing == []
+
+
+def test_reconstruction_targets_are_the_half_size_image_and_a_full_size_quadrant():
+    real = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
+    whole, part = reconstruction_targets(real, quadrant=1)  # top right
+    assert torch.allclose(whole[0, 0, 0, 0], real[0, 0, :2, :2].mean())
+    assert torch.equal(part, real[:, :, :4, 4:])
+    assert whole.shape == part.shape == (2, 3, 4, 4)
+
+
+def test_bad_sizes_are_clear_errors():
+    with pytest.raises(ConfigError, match="img_size must be one of 32, 64, 128, 256"):
+        FastGANGenerator(img_size=48)
+    with pytest.raises(ConfigError, match="model.holdout"):
+        FastGANConfig(holdout=-1).validate()
+    with pytest.raises(ConfigError, match="leaves no training images"):
+        held_out_index(10, 10, 0)
+
+
+def test_held_out_images_are_the_eval_reference_and_never_trained_on():
+    from ganforge.metrics.reference import choose
+
+    held = held_out_index(3878, 1000, 0)
+    assert torch.equal(held, choose(3878, 1000, 0))  # what `ganforge eval --n 1000 --seed 0` compares with
+    train = training_index(3878, 1000, 0)
+    assert len(train) == 2878 and not set(train.tolist()) & set(held.tolist())
+    assert torch.equal(training_index(5, 0, 0), torch.arange(5))
+
+
+def test_tiny_training_resumes_exactly_and_writes_a_grid(tmp_path):
+    whole = make(config(4), tmp_path / "whole")
+    whole.fit()
+    first = make(config(2), tmp_path / "split")
+    first.fit()
+    second = make(config(4), tmp_path / "split")
+    second.fit()
+    a, b = whole.state_dict()["models"], second.state_dict()["models"]
+    for model in ("G", "D"):
+        assert all(torch.equal(a[model][k], b[model][k]) for k in a[model]), model
+    assert whole.recipe.state_dict() == second.recipe.state_dict()
+    logs = [json.loads(line) for line in (tmp_path / "whole" / "log.jsonl").read_text().splitlines()]
+    steps = [line for line in logs if "D_rec" in line]
+    assert len(steps) == 4 and all(line["D_rec"] > 0 and line["aug_p"] == 1.0 for line in steps)
+    grid = tmp_path / "whole" / "samples" / "step-000004.png"
+    with Image.open(grid) as image:  # 8 samples of 32 px in a grid, RGB
+        assert image.mode == "RGB" and min(image.size) >= 32
+        pixels = torch.from_numpy(np.asarray(image, dtype=np.float32))
+    assert pixels.std() > 1  # not a blank grid
+
+
+def test_one_generator_pass_per_step_feeds_both_players(tmp_path):
+    trainer = make(config(1), tmp_path / "a")
+    G, calls = trainer.recipe.G, []
+    forward = G.forward
+    G.forward = lambda *a, **k: calls.append(1) or forward(*a, **k)
+    trainer.train_step()
+    assert len(calls) == 1 and trainer.recipe._kept is None
+
+
+def test_preset_holds_out_the_eval_reference():
+    cfg = get_preset("fastgan-emoji64")
+    assert (cfg.recipe, cfg.data.source, cfg.data.size, cfg.model.augment) == (
+        "fastgan",
+        "emoji",
+        64,
+        "diffaugment",
+    )
+    assert cfg.model.holdout == 1000 and cfg.model.holdout_seed == 0
+    assert (cfg.train.steps, cfg.train.batch_size, cfg.model.channel_base) == (5000, 16, 1024)
