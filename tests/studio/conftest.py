@@ -170,3 +170,18 @@ def pattern(width: int = 12, height: int = 10) -> Image.Image:
 
 
 from studio.session_fixtures import api, session_bundles, session_server  # noqa: E402, F401  (issue 22)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium driven by Playwright, one per test module (browser tests skip, saying
+    what to install, where either is missing)."""
+    from studio.test_browser import CHROMIUM, playwright_api
+
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

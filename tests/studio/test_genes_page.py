@@ -15,7 +15,7 @@ from ganforge.editing.store import save_directions
 from ganforge.pipelines import load_generator
 from ganforge.studio import StudioLimits, StudioServer, create_app
 from ganforge.training.trainer import Trainer
-from studio.test_browser import CHROMIUM, playwright_api, set_value
+from studio.test_browser import set_value
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +27,6 @@ def genes_server(tmp_path_factory):
     save_directions(run / "bundle", pca(load_generator(run).G, k=2, n=100))
     with StudioServer(create_app([run / "bundle"], StudioLimits(timeout_s=60))) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def open_studio(browser, url: str):

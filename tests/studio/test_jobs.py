@@ -33,7 +33,8 @@ def upload(width: int = 128, height: int = 128) -> dict:
 def test_a_job_gives_the_same_result_as_the_direct_route(api):
     body = {"model": "digits", "seed": 7, "count": 3, "class_index": 1}
     job = submit(api, "generate", json=body)
-    assert job["route"] == "generate" and job["lane"] == "quick" and job["status"] in ("queued", "running")
+    assert job["route"] == "generate" and job["lane"] == "quick"
+    assert job["status"] in ("queued", "running", "done")  # an idle machine may finish it before answering
     assert wait_done(api, job["id"])["status"] == "done"
     result = api.get(f"/api/jobs/{job['id']}/result")
     assert result.status_code == 200 and result.headers["content-type"] == "application/json"

@@ -10,20 +10,9 @@ import pytest
 
 from studio.conftest import pattern
 from studio.session_fixtures import SLOW_TILES
-from studio.test_browser import CHROMIUM, playwright_api, set_value, shot
+from studio.test_browser import set_value, shot
 
 EDGE = re.compile(r"^\d+%$")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
