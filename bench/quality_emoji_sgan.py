@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from ganforge.presets import get_preset
 from ganforge.training.trainer import Trainer
 
 EMOJI_HELD_OUT = 1000  # the README's protocol: 1,000 real emoji as reference
+GRIDS = Path(tempfile.gettempdir()) / "ganforge-quality"  # as bench/quality.py keeps its grids
 
 
 def train(
@@ -70,6 +72,11 @@ def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> d
             run, data="emoji", features="effnet-lite0", n=n, seed=0, kid_subset_size=n // 2, progress=False
         )
         cfg = get_preset(preset)
+        grids = sorted((run / "samples").glob("step-*.png"))
+        kept = GRIDS / f"{preset}.png"  # the run folder goes away: keep its last grid to look at
+        if grids:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(grids[-1], kept)
     # floor: real training emoji (never the held-out ones) against the reference; ceiling: noise
     extractor = get_extractor("effnet-lite0")
     reference = reference_features(
@@ -93,7 +100,8 @@ def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> d
         "baseline": {},
         "verdict": "n/a" if quick else ("pass" if fd <= 100 and cpu <= 20 * 60 else "fail"),
         "notes": f"{n} generated vs the {n} held-out emoji (ganforge eval --n {n} --seed 0), "
-        f"trained on the other {len(train_rows)}; a person must also name most of a 64-sample grid",
+        f"trained on the other {len(train_rows)}; a person must also name most of a 64-sample grid "
+        f"(last training grid: {kept})",
     }
 
 
