@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -56,3 +60,16 @@ def needs_dataset(name: str) -> pytest.MarkDecorator:
 @pytest.fixture
 def images() -> ImageData:
     return tiny_images()
+
+
+def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+    """The real entry point (`python -m ganforge`), so exit codes and error lines are as a user sees them."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "ganforge", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )

@@ -1,14 +1,12 @@
 """End-to-end CLI tests on a tiny folder of images (made here) and on the built-in presets."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import run_cli
 from ganforge.cli.app import app
 
 runner = CliRunner()
@@ -17,19 +15,6 @@ runner = CliRunner()
 def invoke(*args):
     result = runner.invoke(app, list(args), catch_exceptions=True)
     return result
-
-
-def run_cli(*args, cwd=None):
-    """The real entry point (`python -m ganforge`), so exit codes and error lines are as a user sees them."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "ganforge", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -11,22 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import run_cli
 from ganforge.training import checkpoint as ckpt
 
 TINY = ["--size", "8", "--set", "model.g_channels=4", "--set", "model.d_channels=4", "--set", "model.z_dim=8"]
 TINY += ["--set", "train.device=cpu", "--set", "train.threads=1", "--no-progress"]
-
-
-def run_cli(*args, cwd=None, timeout=300):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "ganforge", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-    )
 
 
 def image_folder(root: Path, n: int) -> Path:
