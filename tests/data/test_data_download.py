@@ -38,9 +38,13 @@ def test_download_verifies_sha256(tmp_path: Path) -> None:
     source.parent.mkdir()
     source.write_bytes(payload)
     dest = tmp_path / "cache" / "sub" / "blob.bin"
-    assert download(source.as_uri(), dest, sha256(payload), progress=True) == dest
+    old = os.umask(0o027)
+    try:
+        assert download(source.as_uri(), dest, sha256(payload), progress=True) == dest
+    finally:
+        os.umask(old)
     assert dest.read_bytes() == payload
-    assert oct(dest.stat().st_mode & 0o777) == "0o644"
+    assert oct(dest.stat().st_mode & 0o777) == "0o640"  # the umask's mode, not mkstemp's private 0o600
     assert sorted(p.name for p in dest.parent.iterdir()) == ["blob.bin"]  # no temp file left
 
 

@@ -139,3 +139,8 @@ def test_style_generators_breed_per_layer_group(style_G):
     assert supports_truncation(style_G)
     flat = synthesize(style_G, torch.cat([a, b]), truncation_psi=0.0)
     assert torch.equal(flat[0], flat[1])
+
+
+def test_huge_shares_keep_their_proportions():
+    assert normalize_shares([1e308, 1e308], 2).tolist() == [0.5, 0.5]
+    assert normalize_shares([3e307, 1e307], 2).tolist() == pytest.approx([0.75, 0.25])

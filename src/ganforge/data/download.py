@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ganforge import __version__, console
 from ganforge.errors import DataError
+from ganforge.fileio import user_umask
 
 CHUNK_BYTES = 1 << 20
 USER_AGENT = f"ganforge/{__version__}"  # some dataset hosts refuse Python's default agent
@@ -101,7 +102,7 @@ def _fetch(url: str, dest: Path, sha256: str, timeout: float, progress: bool | N
             raise DataError(
                 f"{url} gave a file with sha256 {digest.hexdigest()}, expected {sha256} (discarded)"
             )
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a dataset is not a secret
+        os.chmod(tmp, 0o666 & ~user_umask())  # mkstemp makes it private; a dataset is not a secret
         os.replace(tmp, dest)
         return dest
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from ganforge.errors import ConfigError
+from ganforge.fileio import atomic_path
 
 RESERVED = ("step", "evaluations", "format")
 FORMAT = "ganforge-metrics/1"
@@ -108,13 +107,6 @@ def latest_summary(path: str | Path) -> str | None:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(obj, out, indent=2)
-            out.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "w") as out:
+        json.dump(obj, out, indent=2)
+        out.write("\n")

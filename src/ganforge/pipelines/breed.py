@@ -84,6 +84,7 @@ def normalize_shares(shares: Sequence[float], parents: int) -> torch.Tensor:
         raise ConfigError(f"shares {list(shares)} must be finite and >= 0")
     if w.sum() <= 0:
         raise ConfigError("shares are all 0; give at least one parent a positive share")
+    w = w / w.max()  # huge shares (1e308 each) would sum to inf and mix to nothing
     return w / w.sum()
 
 
