@@ -53,6 +53,19 @@ def set_value(page, selector: str, value) -> None:
     )
 
 
+def open_tab(page, name: str) -> None:
+    """Click a tab and wait until the page shows it (the switch runs on hashchange, after the click)."""
+    page.click(f"#tabs button[data-tab={name}]")
+    page.wait_for_function(f"() => document.body.dataset.tab === '{name}'")
+
+
+def goto_page(page, url: str) -> None:
+    """Go to a studio page's address (.../#/<page>) and wait until the page shows it."""
+    page.goto(url)
+    name = url.split("#/", 1)[1].split("?", 1)[0]
+    page.wait_for_function(f"() => document.body.dataset.tab === '{name}'")
+
+
 def seed_grid(page, first: int, count: int) -> None:
     page.fill("#grid-seed", str(first))
     page.fill("#grid-count", str(count))
@@ -107,7 +120,7 @@ def test_breed_two_parents_keep_breeding_and_round_trip_the_lineage(page, server
     page.click("#grid .card[data-seed='10'] .pick")
     page.click("#grid .card[data-seed='11'] .pick")
     assert page.locator("#grid .card.selected").count() == 2
-    page.click("#tabs button[data-tab=breed]")
+    open_tab(page, "breed")
     assert page.locator("#parents .parent").count() == 2
     set_value(page, "#parents .parent:nth-child(1) input[type=range]", 80)
     set_value(page, "#mutation", 0.4)
@@ -158,7 +171,7 @@ def test_breed_two_parents_keep_breeding_and_round_trip_the_lineage(page, server
     fresh = browser.new_page()
     fresh.goto(server.url + "/")
     fresh.wait_for_selector("body[data-ready=true]")
-    fresh.click("#tabs button[data-tab=breed]")
+    open_tab(fresh, "breed")
     fresh.set_input_files("#lineage-import", str(saved))
     fresh.wait_for_function(
         "() => document.getElementById('lineage-note').textContent.startsWith('imported')"
@@ -174,7 +187,7 @@ def test_breed_two_parents_keep_breeding_and_round_trip_the_lineage(page, server
 
 def test_interpolate_between_lineage_images(page):
     seed_grid(page, 20, 2)
-    page.click("#tabs button[data-tab=interpolate]")
+    open_tab(page, "interpolate")
     ends = [page.eval_on_selector(f"#interp-{k}", "s => s.selectedOptions[0].textContent") for k in "ab"]
     assert ends[0].startswith("#2 seed 20") and ends[1].startswith("#3 seed 21")  # the newest two
     page.fill("#interp-frames", "4")
@@ -202,7 +215,7 @@ def test_translate_an_upload_and_show_errors(page, tmp_path):
     picture = pattern(12, 10)
     upload = tmp_path / "photo.png"
     picture.save(upload)
-    page.click("#tabs button[data-tab=translate]")
+    open_tab(page, "translate")
     assert page.input_value("#img-direction") == "AtoB"
     page.set_input_files("#img-file", str(upload))
     page.click("#img-go")
@@ -224,7 +237,7 @@ def test_inpaint_fills_the_painted_mask(page, tmp_path):
     picture = pattern(12, 10)
     upload = tmp_path / "photo.png"
     picture.save(upload)
-    page.click("#tabs button[data-tab=inpaint]")
+    open_tab(page, "inpaint")
     page.set_input_files("#img-file", str(upload))
     canvas = page.locator("#mask-canvas")
     canvas.wait_for(state="visible")

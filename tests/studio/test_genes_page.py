@@ -15,7 +15,7 @@ from ganforge.editing.store import save_directions
 from ganforge.pipelines import load_generator
 from ganforge.studio import StudioLimits, StudioServer, create_app
 from ganforge.training.trainer import Trainer
-from studio.test_browser import set_value
+from studio.test_browser import goto_page, set_value
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def open_studio(browser, url: str):
 
 def test_an_edit_passes_its_genes_to_children_and_the_lineage_replays(browser, genes_server, tmp_path):
     context, page, errors = open_studio(browser, genes_server.url + "/")
-    page.goto(genes_server.url + "/#/generate")
+    goto_page(page, genes_server.url + "/#/generate")
     page.fill("#grid-seed", "3")
     page.fill("#grid-count", "2")
     page.click("#grid-go")
@@ -58,11 +58,11 @@ def test_an_edit_passes_its_genes_to_children_and_the_lineage_replays(browser, g
     edited = page.locator("#tree .node").last.get_attribute("data-id")
     assert page.locator(f"#tree .node[data-id='{edited}'] .node-label").text_content()
 
-    page.goto(genes_server.url + "/#/breed")  # the edit and the other seed as parents, shares 1:1
+    goto_page(page, genes_server.url + "/#/breed")  # the edit and the other seed as parents, shares 1:1
     page.click(f"#tree .node[data-id='{edited}']", modifiers=["Shift"])
-    page.goto(genes_server.url + "/#/generate")
+    goto_page(page, genes_server.url + "/#/generate")
     page.click(f"#grid .card[data-id='{second}'] .pick")
-    page.goto(genes_server.url + "/#/breed")
+    goto_page(page, genes_server.url + "/#/breed")
     assert page.locator("#parents .parent").count() == 2
     page.fill("#children-count", "2")
     page.click("#breed-go")

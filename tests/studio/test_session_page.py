@@ -10,7 +10,7 @@ import pytest
 
 from studio.conftest import pattern
 from studio.session_fixtures import SLOW_TILES
-from studio.test_browser import set_value, shot
+from studio.test_browser import goto_page, set_value, shot
 
 EDGE = re.compile(r"^\d+%$")
 
@@ -38,7 +38,7 @@ def open_page(page, url: str) -> None:
 
 
 def grid(page, model: str, first: int, count: int) -> list[str]:
-    page.goto(page.url.split("#")[0] + "#/generate")
+    goto_page(page, page.url.split("#")[0] + "#/generate")
     page.select_option("#gen-model", model)
     page.fill("#grid-seed", str(first))
     page.fill("#grid-count", str(count))
@@ -52,7 +52,7 @@ def grid(page, model: str, first: int, count: int) -> list[str]:
 
 def breed(page, count: int = 4) -> list[str]:
     before = page.eval_on_selector("#children", "c => c.innerHTML")
-    page.goto(page.url.split("#")[0] + "#/breed")
+    goto_page(page, page.url.split("#")[0] + "#/breed")
     page.fill("#children-count", str(count))
     page.click("#breed-go")
     page.wait_for_function(
@@ -186,7 +186,7 @@ def test_star_and_unstar_persist(page, session_server):
 
 
 def test_style_mixing_grid_and_a_cell_into_the_tree(page, session_server):
-    page.goto(session_server.url + "/#/mix")
+    goto_page(page, session_server.url + "/#/mix")
     page.fill("#mix-rows", "1,2")
     page.fill("#mix-cols", "3,4,5")
     page.check("#mix-layers input[value=fine]")  # with coarse, checked by default
@@ -215,7 +215,7 @@ def test_style_mixing_grid_and_a_cell_into_the_tree(page, session_server):
 def test_upload_a_photo_project_it_and_breed_with_it(page, tmp_path):
     photo = tmp_path / "me.png"
     pattern(40, 40).save(photo)
-    page.goto(page.url.split("#")[0] + "#/breed")
+    goto_page(page, page.url.split("#")[0] + "#/breed")
     page.select_option("#photo-model", "style")
     page.set_input_files("#photo-file", str(photo))
     page.fill("#photo-steps", "30")
@@ -239,7 +239,7 @@ def test_upload_a_photo_project_it_and_breed_with_it(page, tmp_path):
 def test_cancel_a_long_tiled_upscale(page, tmp_path, session_server):
     upload = tmp_path / "big.png"
     pattern(128, 128).save(upload)
-    page.goto(session_server.url + "/#/upscale")
+    goto_page(page, session_server.url + "/#/upscale")
     page.select_option("#img-model", "slow")
     page.set_input_files("#img-file", str(upload))
     page.click("#img-go")
@@ -289,7 +289,7 @@ def test_before_after_pages_urls_shortcuts_favicon_and_thumbnails(page, tmp_path
     upload = tmp_path / "photo.png"
     pattern(24, 20).save(upload)
     for task, model in (("colorize", "tint"), ("upscale", "double"), ("inpaint", "fill")):
-        page.goto(f"{session_server.url}/#/{task}")
+        goto_page(page, f"{session_server.url}/#/{task}")
         assert page.get_attribute("body", "data-tab") == task
         page.select_option("#img-model", model)
         page.set_input_files("#img-file", str(upload))
@@ -305,8 +305,8 @@ def test_before_after_pages_urls_shortcuts_favicon_and_thumbnails(page, tmp_path
         assert split == "30%"
     shot(page, "session-inpaint-compare.png")
     page.keyboard.press("2")
-    page.wait_for_function("() => location.hash === '#/breed'")
-    assert page.get_attribute("body", "data-tab") == "breed"
+    page.wait_for_function("() => document.body.dataset.tab === 'breed'")
+    assert page.evaluate("location.hash") == "#/breed"
     page.keyboard.press("?")
     assert page.is_visible("#help")
     page.keyboard.press("Escape")
