@@ -113,6 +113,56 @@ class TrainConfig:
 
 
 @dataclass
+class OptimConfig:
+    """Adam settings shared by every family: one spelling and one validation.
+
+    A family's config subclasses this and re-declares a field to change its default (with the reason in
+    a trailing comment). `lr_d` is the rate of whatever judges G's images: the discriminator, the
+    critic, or the K+1-way classifier of a semi-supervised GAN. Old spellings (`model.lr` for both
+    networks, `model.lr_c`) are translated on load by `upgrade_model_keys`.
+    """
+
+    lr_g: float = 2e-4  # Adam learning rate of G (the generator, translator or upscaler)
+    lr_d: float = 2e-4  # Adam learning rate of D (discriminator, critic or classifier)
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN (Radford et al. 2015)
+
+    def validate_optim(self) -> None:
+        for key in ("lr_g", "lr_d"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"model.{key}={getattr(self, key)} must be positive, e.g. 2e-4")
+        if not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1), e.g. 0.5,0.999")
+
+
+# Optimizer keys of earlier versions -> today's keys. Run directories, bundles and presets saved before
+# the rename still load and resume: `upgrade_model_keys` is the one place that reads the old names.
+RENAMED_MODEL_KEYS: dict[str, tuple[str, ...]] = {
+    "lr": ("lr_g", "lr_d"),  # progan, stylegan, fastgan: one rate for both networks
+    "lr_c": ("lr_d",),  # sgan: the classifier is the discriminator
+}
+
+
+def upgrade_model_keys(model_raw: dict[str, Any], cls: type) -> dict[str, Any]:
+    """`model_raw` (a saved model config) with the old optimizer keys of `RENAMED_MODEL_KEYS` renamed,
+    for a config class that uses `OptimConfig`; a file that gives both spellings of one rate is refused."""
+    if not (isinstance(cls, type) and issubclass(cls, OptimConfig)):
+        return model_raw
+    upgraded = dict(model_raw)
+    for old, new_keys in RENAMED_MODEL_KEYS.items():
+        if old not in upgraded:
+            continue
+        value = upgraded.pop(old)
+        both = [k for k in new_keys if k in upgraded and upgraded[k] != value]
+        if both:
+            raise ConfigError(
+                f"model.{old} is the old name of {' and '.join(f'model.{k}' for k in new_keys)}; "
+                f"the config gives both (model.{both[0]}={upgraded[both[0]]!r}); keep only model.{both[0]}"
+            )
+        upgraded.update(dict.fromkeys(new_keys, value))
+    return upgraded
+
+
+@dataclass
 class RunConfig:
     name: str = "dcgan-mnist"  # names the run directory, e.g. runs/00003-dcgan-mnist
     recipe: str = "dcgan"  # which family trains (`ganforge models list`)
@@ -133,6 +183,8 @@ class RunConfig:
                 f"model config is {type(self.model).__name__}, "
                 f"recipe {self.recipe!r} needs {expected.__name__}"
             )
+        if isinstance(self.model, OptimConfig):
+            self.model.validate_optim()
         if hasattr(self.model, "validate"):
             self.model.validate()
         return self
@@ -150,7 +202,8 @@ class RunConfig:
             raise ConfigError(f"recipe must be a string, got {recipe!r}")
         model_raw = raw.pop("model", None)
         cfg = from_dict(cls, raw)
-        cfg.model = from_dict(recipe_config_class(recipe), model_raw or {}, "model")
+        model_class = recipe_config_class(recipe)
+        cfg.model = from_dict(model_class, upgrade_model_keys(model_raw or {}, model_class), "model")
         return cfg.validate()
 
     def save(self, path: str | Path) -> None:
@@ -300,6 +353,11 @@ def apply_override(cfg: RunConfig, assignment: str) -> RunConfig:
         raise ConfigError(f"--set {assignment!r} needs the form key=value, e.g. --set train.steps=500")
     key, text = assignment.split("=", 1)
     key = key.strip()
+    old = key.removeprefix("model.")
+    if key.startswith("model.") and old in RENAMED_MODEL_KEYS and isinstance(cfg.model, OptimConfig):
+        for new in RENAMED_MODEL_KEYS[old]:  # an old spelling in a saved command line
+            cfg = apply_override(cfg, f"model.{new}={text}")
+        return cfg
     raw = cfg.to_dict()
     parts = key.split(".")
     node = raw
@@ -324,6 +382,6 @@ def apply_overrides(cfg: RunConfig, assignments: list[str]) -> RunConfig:
 
 
 def learning_rate_keys(model: Any) -> list[str]:
-    """A family's learning-rate keys in its model config: `lr`, or `lr_g` and `lr_d` (`lr_c` for a
-    classifier). What `train --lr` sets and what the trainer's divergence advice names."""
-    return [k for k, v in vars(model).items() if (k == "lr" or k.startswith("lr_")) and isinstance(v, float)]
+    """The learning-rate keys of a model config (`lr_g`, `lr_d` for every `OptimConfig`): what
+    `train --lr` sets and what the trainer's divergence advice names."""
+    return ["lr_g", "lr_d"] if isinstance(model, OptimConfig) else []

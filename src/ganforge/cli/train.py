@@ -42,7 +42,9 @@ FLAG_KEYS = {
     "eval_metrics": "train.eval_metrics",
     "eval_n": "train.eval_n",
     "precision": "train.precision",
-    "lr": "model.lr",  # every learning rate of the family (model.lr, or model.lr_g and model.lr_d, ...)
+    "lr": "model.lr_g",  # with --lr: both model.lr_g and model.lr_d (every family spells them so)
+    "lr_g": "model.lr_g",
+    "lr_d": "model.lr_d",
 }
 
 
@@ -143,7 +145,13 @@ def train(
     ] = None,
     eval_n: Annotated[int | None, typer.Option("--eval-n", help="images per evaluation (2000)")] = None,
     lr: Annotated[
-        float | None, typer.Option(help="every learning rate of the family (model.lr, or lr_g and lr_d)")
+        float | None, typer.Option(help="Adam learning rate of G and D (model.lr_g and model.lr_d)")
+    ] = None,
+    lr_g: Annotated[
+        float | None, typer.Option("--lr-g", help="learning rate of G alone (generator, translator)")
+    ] = None,
+    lr_d: Annotated[
+        float | None, typer.Option("--lr-d", help="learning rate of D alone (discriminator, classifier)")
     ] = None,
     precision: Annotated[
         str | None,
@@ -179,6 +187,8 @@ def train(
       ganforge train --data ./my_images --model dcgan --size 64
 
       ganforge train --resume runs/00003-dcgan-mnist --steps 3000
+
+      ganforge train --lr 5e-4 --lr-d 1e-3                # Adam rates: both, then D's own (every family)
 
       ganforge train --preset gan-mnist --set model.loss=hinge --dry-run
     """

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ganforge import bundle
-from ganforge.config import RunConfig
+from ganforge.config import RunConfig, upgrade_model_keys
 from ganforge.console import info, progress_enabled, warn
 from ganforge.data.dataset import ImageData
 from ganforge.errors import CheckpointError, ConfigError, GanforgeError, TrainingDiverged
@@ -224,7 +224,10 @@ class Trainer:
         """Refuse a checkpoint whose config differs from this run's in anything that changes the result
         (an edited config.json): one line naming the keys, instead of a 'size mismatch' traceback."""
         where = state.get("_path", "the checkpoint")
-        saved, now = _flatten(state.get("config") or {}), _flatten(self.cfg.to_dict())
+        saved_raw = dict(state.get("config") or {})
+        if isinstance(saved_raw.get("model"), dict):  # a checkpoint written before the optimizer keys' rename
+            saved_raw["model"] = upgrade_model_keys(saved_raw["model"], type(self.cfg.model))
+        saved, now = _flatten(saved_raw), _flatten(self.cfg.to_dict())
         changed = [k for k in sorted(saved.keys() & now.keys()) if saved[k] != now[k]]
         changed = [k for k in changed if k not in CHANGEABLE_ON_RESUME and not k.startswith("train.health.")]
         if changed:
