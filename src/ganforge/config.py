@@ -17,6 +17,20 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from ganforge.errors import ConfigError
 
+PRECISIONS = ("auto", "fp32", "bf16")  # train.precision and every pipeline's --precision
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+
+def check_precision(precision: str, where: str = "--precision") -> str:
+    """The one check of a precision setting: train.precision, `train --precision` and every
+    pipeline's `--precision` (`where` names the one given). What it does: `training.speed`."""
+    if precision not in PRECISIONS:
+        raise ConfigError(
+            f"{where} {precision!r} is not one of {', '.join(PRECISIONS)} "
+            "(fp32: the same pixels everywhere; bf16: faster where native; auto: bf16 where native)"
+        )
+    return precision
+
 
 @dataclass
 class DataConfig:
@@ -90,8 +104,6 @@ class TrainConfig:
             raise ConfigError(f"train.global_batch={self.global_batch} must be at least 1 (or null)")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("train.threads must be at least 1 (or null)")
-        from ganforge.training.speed import MEMORY_FORMATS, check_precision
-
         check_precision(self.precision, "train.precision")
         if self.memory_format not in MEMORY_FORMATS:
             raise ConfigError(
@@ -101,7 +113,7 @@ class TrainConfig:
         self.health.validate()
 
     def _validate_eval(self) -> None:
-        from ganforge.metrics.names import check_extractor_name, parse_metrics
+        from ganforge.metrics.names import check_extractor_name, parse_metrics  # names only: a base module
 
         if self.eval_every < 0:
             raise ConfigError(f"train.eval_every={self.eval_every} must be >= 0 (0 turns evaluation off)")
@@ -228,8 +240,7 @@ class RunConfig:
 
 
 def recipe_config_class(recipe: str) -> type:
-    import ganforge.recipes  # noqa: F401  (registers the recipes)
-    from ganforge.registry import RECIPES
+    from ganforge.registry import RECIPES  # the registry finds the recipes (registry.py, `homes`)
 
     return RECIPES.get(recipe).config_class
 

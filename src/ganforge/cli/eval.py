@@ -84,9 +84,10 @@ def eval_(
 
       ganforge eval runs/00004-srgan-x4 --task sr             # PSNR/SSIM vs bicubic on held-out images
     """
-    from ganforge.metrics.evaluate import evaluate_folders, evaluate_generator
+    from ganforge.metrics.evaluate import evaluate_folders
     from ganforge.metrics.names import parse_metrics
     from ganforge.metrics.store import read_metrics_json, update_metrics_json
+    from ganforge.pipelines.evaluate import evaluate_generator
 
     parse_metrics(metrics)  # bad input fails before anything loads or downloads
     for flag, value in (("--n", n), ("--n-real", n_real), ("--batch-size", batch_size)):

@@ -18,6 +18,11 @@ from ganforge.errors import ConfigError
 HOLDOUT_SEED = 20170525  # fixed, so evaluation finds the same held-out images from the config alone
 
 
+def bicubic(images: torch.Tensor, scale: int) -> torch.Tensor:
+    """Bicubic upscaling by an integer factor (PyTorch's a=-0.75 kernel, half-pixel centres)."""
+    return F.interpolate(images, scale_factor=scale, mode="bicubic", align_corners=False)
+
+
 def downscale(hr: torch.Tensor, scale: int, quantize: bool = True) -> torch.Tensor:
     """(B, C, H, W) HR -> (B, C, H/scale, W/scale) LR by antialiased bicubic downscaling.
 

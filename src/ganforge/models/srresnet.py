@@ -27,8 +27,8 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from ganforge.data.sr_pairs import bicubic
 from ganforge.errors import ConfigError
 from ganforge.registry import MODELS
 
@@ -142,11 +142,6 @@ class SRResNet(nn.Module):
         device = next(self.parameters()).device
         images = torch.rand((batch, self.img_channels, 7, 7), generator=generator) * 2 - 1
         return (images.to(device),)
-
-
-def bicubic(images: torch.Tensor, scale: int) -> torch.Tensor:
-    """Bicubic upscaling by an integer factor (PyTorch's a=-0.75 kernel, half-pixel centres)."""
-    return F.interpolate(images, scale_factor=scale, mode="bicubic", align_corners=False)
 
 
 @MODELS.register(

@@ -25,10 +25,10 @@ from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data import printed_digits  # noqa: F401 - registers printed-digits for the demo preset
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
+from ganforge.image_pool import ImagePool
 from ganforge.losses import get_adversarial_loss
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 from ganforge.registry import PRESETS
-from ganforge.training.image_pool import ImagePool
 
 
 @dataclass

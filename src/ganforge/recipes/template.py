@@ -1,5 +1,6 @@
-"""A template for a new family: copy this file to `recipes/<name>.py`, rename, fill in the blanks,
-and import it in `recipes/__init__.py`. It is not imported by ganforge itself (a test registers it).
+"""A template for a new family: copy this file to `recipes/<name>.py`, rename, fill in the blanks and
+uncomment the `@register_recipe` line. Every file in `recipes/` is imported when a recipe is looked
+up, so there is no import line to add; this one registers nothing itself (a test registers it).
 
 A recipe owns four things: its config dataclass (the typed fields ARE the documentation), the
 models it builds through the model registry, the phases of one training step, and the
