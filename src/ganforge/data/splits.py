@@ -14,6 +14,14 @@ from ganforge.errors import ConfigError
 MNIST5K_TEST = 1000  # digits of mnist-5k held out as its `test` split
 
 
+def holdout_indices(total: int, held: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held-out) sorted indices of `total` items: the first `held` of a fixed permutation
+    (`seed`) are held out. The one held-out choice of SR's `model.holdout`; FastGAN's
+    `held_out_index` and pix2pix's `_split_off` make the same choice with their own seeds."""
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    return order[held:].sort().values, order[:held].sort().values
+
+
 def split_index(source: str, split: str, total: int) -> torch.Tensor | None:
     """The indices of `split` in a source of `total` images, or None for all of them."""
     if split == "all":

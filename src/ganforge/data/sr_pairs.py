@@ -13,6 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from ganforge.data.dataset import ImageData
+from ganforge.data.splits import holdout_indices
 from ganforge.errors import ConfigError
 
 HOLDOUT_SEED = 20170525  # fixed, so evaluation finds the same held-out images from the config alone
@@ -128,6 +129,4 @@ def holdout_split(n: int, holdout: float) -> tuple[torch.Tensor, torch.Tensor]:
 
     The choice is a fixed pseudo-random one (HOLDOUT_SEED), so training and evaluation agree.
     """
-    k = holdout_count(n, holdout)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(HOLDOUT_SEED))
-    return order[k:].sort().values, order[:k].sort().values
+    return holdout_indices(n, holdout_count(n, holdout), HOLDOUT_SEED)
