@@ -59,10 +59,10 @@ def train(
 
 def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> dict[str, Any]:
     from ganforge.data import load_source
-    from ganforge.metrics.evaluate import evaluate_generator
     from ganforge.metrics.features import get_extractor
     from ganforge.metrics.frechet import FeatureStats, frechet_distance
     from ganforge.metrics.reference import choose, reference_features
+    from ganforge.pipelines.evaluate import evaluate_generator
     from ganforge.recipes.fastgan import training_index
 
     n = 64 if quick else EMOJI_HELD_OUT

@@ -109,3 +109,89 @@ def test_a_union_keeps_the_type_it_was_given():
     assert cfg.model.labels == 1.0 and isinstance(cfg.model.labels, float)  # all images, not a count of 1
     cfg = RunConfig.from_dict(cfg.to_dict())
     assert isinstance(cfg.model.labels, float)
+
+
+# ---------------------------------------------------------------- one optimizer config for every family
+
+
+def test_every_family_spells_its_optimizer_the_same_way():
+    from ganforge.config import OptimConfig, recipe_config_class
+    from ganforge.registry import RECIPES
+
+    load_all()
+    for recipe in RECIPES.names():
+        model = recipe_config_class(recipe)()
+        assert isinstance(model, OptimConfig), recipe
+        assert not {"lr", "lr_c"} & set(vars(model)), recipe
+        assert model.lr_g > 0 and model.lr_d > 0 and len(model.betas) == 2, recipe
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("model.lr_g=0", "model.lr_g=0.0 must be positive, e.g. 2e-4"),
+        ("model.lr_d=-1e-4", "model.lr_d=-0.0001 must be positive, e.g. 2e-4"),
+        ("model.betas=0.5,1.0", "model.betas=[0.5, 1.0] must both lie in [0, 1), e.g. 0.5,0.999"),
+    ],
+)
+def test_one_validation_for_every_family(assignment, message):
+    for recipe in ("dcgan", "stylegan", "sgan"):
+        cfg = get_preset("dcgan-mnist").with_recipe(recipe)
+        with pytest.raises(ConfigError) as err:
+            apply_override(cfg, assignment)
+        assert str(err.value) == message, recipe
+
+
+def test_old_optimizer_keys_still_load(tmp_path):
+    """config.json of runs, bundles and saved presets from before the rename: `lr` was both networks'
+    rate (progan, stylegan, fastgan), `lr_c` sgan's classifier's."""
+    old = get_preset("dcgan-mnist").with_recipe("stylegan").to_dict()
+    del old["model"]["lr_g"], old["model"]["lr_d"]
+    old["model"]["lr"] = 0.003
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    loaded = RunConfig.load(tmp_path / "config.json")
+    assert (loaded.model.lr_g, loaded.model.lr_d) == (0.003, 0.003)
+
+    sgan = get_preset("dcgan-mnist").with_recipe("sgan").to_dict()
+    sgan["model"]["lr_c"] = sgan["model"].pop("lr_d") * 2
+    loaded = RunConfig.from_dict(sgan)
+    assert loaded.model.lr_d == 2 * loaded.model.lr_g == 2e-3
+
+    both = dict(old, model=dict(old["model"], lr_g=0.001))
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict(both)
+    assert str(err.value) == (
+        "model.lr is the old name of model.lr_g and model.lr_d; the config gives both "
+        "(model.lr_g=0.001); keep only model.lr_g"
+    )
+    # an old --set line: model.lr sets both rates
+    cfg = apply_override(get_preset("dcgan-mnist"), "model.lr=1e-3")
+    assert (cfg.model.lr_g, cfg.model.lr_d) == (1e-3, 1e-3)
+
+
+def test_a_run_saved_with_old_keys_resumes(tmp_path):
+    from conftest import tiny_config, tiny_images
+    from ganforge.errors import CheckpointError
+    from ganforge.training.checkpoint import load_latest
+    from ganforge.training.trainer import Trainer
+
+    def fit(steps, cfg=None):
+        cfg = cfg or tiny_config("dcgan", steps=steps)
+        return Trainer(cfg, tmp_path / "run", data=tiny_images(), progress=False, tensorboard=False).fit()
+
+    fit(4)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    saved["model"]["lr"] = saved["model"].pop("lr_g")
+    del saved["model"]["lr_d"]
+    (tmp_path / "run" / "config.json").write_text(json.dumps(saved))
+    resumed = RunConfig.load(tmp_path / "run" / "config.json")
+    resumed.train.steps = 8
+    assert fit(8, resumed).step == 8
+
+    # the checkpoint's own copy of the config is read with the same translation
+    state = load_latest(tmp_path / "run" / "checkpoints")
+    state["config"]["model"] = dict(state["config"]["model"], lr=1e-3)
+    del state["config"]["model"]["lr_g"], state["config"]["model"]["lr_d"]
+    trainer = Trainer(resumed, tmp_path / "run", data=tiny_images(), progress=False, tensorboard=False)
+    with pytest.raises(CheckpointError, match=r"model\.lr_d: 0\.001 in the checkpoint, 0\.0002 now"):
+        trainer.check_config(state)

@@ -29,3 +29,41 @@ def test_project_registries_are_populated():
     assert {"dcgan.G", "dcgan.D", "gan_mlp.G", "gan_mlp.D"} <= set(MODELS.names())
     G = create_model("dcgan.G", z_dim=8, img_channels=3, img_size=16, base_channels=4)
     assert (G.z_dim, G.img_channels, G.img_size) == (8, 3, 16)
+
+
+def test_a_lookup_finds_what_is_registered_where_it_is_defined():
+    """The registry imports no family: asked for a name it lacks, it imports the packages its entries
+    are defined in (`homes`), and those import every module of theirs, so a new family's file needs
+    no import line anywhere (issue #20)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from ganforge.config import RunConfig\n"
+        "assert 'ganforge.recipes' not in sys.modules\n"
+        "cfg = RunConfig(recipe='stylegan')\n"
+        "print(type(cfg.model).__name__)\n"
+        "import pkgutil, ganforge.models, ganforge.recipes\n"
+        "from ganforge.registry import MODELS\n"
+        "assert 'dcgan.G' in MODELS\n"
+        "for pkg in (ganforge.models, ganforge.recipes):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        assert f'{pkg.__name__}.{m.name}' in sys.modules, m.name\n"
+    )
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "StyleGANConfig"
+
+
+def test_discovery_imports_each_home_once(monkeypatch):
+    imported = []
+    monkeypatch.setattr("importlib.import_module", lambda name: imported.append(name))
+    reg = Registry("thing", homes=("pkg.a", "pkg.b"))
+    with pytest.raises(ConfigError, match="unknown thing 'x'"):
+        reg.get("x")
+    assert reg.names() == [] and imported == ["pkg.a", "pkg.b"]

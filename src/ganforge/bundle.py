@@ -24,7 +24,7 @@ from ganforge.capabilities import Capabilities
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.fileio import save_safetensors
-from ganforge.recipes.base import ModelSpec
+from ganforge.registry import ModelSpec
 
 BUNDLE_FORMAT = "ganforge-bundle/1"
 

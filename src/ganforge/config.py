@@ -17,6 +17,20 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from ganforge.errors import ConfigError
 
+PRECISIONS = ("auto", "fp32", "bf16")  # train.precision and every pipeline's --precision
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+
+def check_precision(precision: str, where: str = "--precision") -> str:
+    """The one check of a precision setting: train.precision, `train --precision` and every
+    pipeline's `--precision` (`where` names the one given). What it does: `training.speed`."""
+    if precision not in PRECISIONS:
+        raise ConfigError(
+            f"{where} {precision!r} is not one of {', '.join(PRECISIONS)} "
+            "(fp32: the same pixels everywhere; bf16: faster where native; auto: bf16 where native)"
+        )
+    return precision
+
 
 @dataclass
 class DataConfig:
@@ -90,8 +104,6 @@ class TrainConfig:
             raise ConfigError(f"train.global_batch={self.global_batch} must be at least 1 (or null)")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("train.threads must be at least 1 (or null)")
-        from ganforge.training.speed import MEMORY_FORMATS, check_precision
-
         check_precision(self.precision, "train.precision")
         if self.memory_format not in MEMORY_FORMATS:
             raise ConfigError(
@@ -101,7 +113,7 @@ class TrainConfig:
         self.health.validate()
 
     def _validate_eval(self) -> None:
-        from ganforge.metrics.names import check_extractor_name, parse_metrics
+        from ganforge.metrics.names import check_extractor_name, parse_metrics  # names only: a base module
 
         if self.eval_every < 0:
             raise ConfigError(f"train.eval_every={self.eval_every} must be >= 0 (0 turns evaluation off)")
@@ -110,6 +122,56 @@ class TrainConfig:
         if self.eval_n < least:
             raise ConfigError(f"train.eval_n={self.eval_n} must be at least {least}; 2000 is a good start")
         check_extractor_name(self.eval_features, "train.eval_features")
+
+
+@dataclass
+class OptimConfig:
+    """Adam settings shared by every family: one spelling and one validation.
+
+    A family's config subclasses this and re-declares a field to change its default (with the reason in
+    a trailing comment). `lr_d` is the rate of whatever judges G's images: the discriminator, the
+    critic, or the K+1-way classifier of a semi-supervised GAN. Old spellings (`model.lr` for both
+    networks, `model.lr_c`) are translated on load by `upgrade_model_keys`.
+    """
+
+    lr_g: float = 2e-4  # Adam learning rate of G (the generator, translator or upscaler)
+    lr_d: float = 2e-4  # Adam learning rate of D (discriminator, critic or classifier)
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN (Radford et al. 2015)
+
+    def validate_optim(self) -> None:
+        for key in ("lr_g", "lr_d"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"model.{key}={getattr(self, key)} must be positive, e.g. 2e-4")
+        if not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1), e.g. 0.5,0.999")
+
+
+# Optimizer keys of earlier versions -> today's keys. Run directories, bundles and presets saved before
+# the rename still load and resume: `upgrade_model_keys` is the one place that reads the old names.
+RENAMED_MODEL_KEYS: dict[str, tuple[str, ...]] = {
+    "lr": ("lr_g", "lr_d"),  # progan, stylegan, fastgan: one rate for both networks
+    "lr_c": ("lr_d",),  # sgan: the classifier is the discriminator
+}
+
+
+def upgrade_model_keys(model_raw: dict[str, Any], cls: type) -> dict[str, Any]:
+    """`model_raw` (a saved model config) with the old optimizer keys of `RENAMED_MODEL_KEYS` renamed,
+    for a config class that uses `OptimConfig`; a file that gives both spellings of one rate is refused."""
+    if not (isinstance(cls, type) and issubclass(cls, OptimConfig)):
+        return model_raw
+    upgraded = dict(model_raw)
+    for old, new_keys in RENAMED_MODEL_KEYS.items():
+        if old not in upgraded:
+            continue
+        value = upgraded.pop(old)
+        both = [k for k in new_keys if k in upgraded and upgraded[k] != value]
+        if both:
+            raise ConfigError(
+                f"model.{old} is the old name of {' and '.join(f'model.{k}' for k in new_keys)}; "
+                f"the config gives both (model.{both[0]}={upgraded[both[0]]!r}); keep only model.{both[0]}"
+            )
+        upgraded.update(dict.fromkeys(new_keys, value))
+    return upgraded
 
 
 @dataclass
@@ -133,6 +195,8 @@ class RunConfig:
                 f"model config is {type(self.model).__name__}, "
                 f"recipe {self.recipe!r} needs {expected.__name__}"
             )
+        if isinstance(self.model, OptimConfig):
+            self.model.validate_optim()
         if hasattr(self.model, "validate"):
             self.model.validate()
         return self
@@ -150,7 +214,8 @@ class RunConfig:
             raise ConfigError(f"recipe must be a string, got {recipe!r}")
         model_raw = raw.pop("model", None)
         cfg = from_dict(cls, raw)
-        cfg.model = from_dict(recipe_config_class(recipe), model_raw or {}, "model")
+        model_class = recipe_config_class(recipe)
+        cfg.model = from_dict(model_class, upgrade_model_keys(model_raw or {}, model_class), "model")
         return cfg.validate()
 
     def save(self, path: str | Path) -> None:
@@ -175,8 +240,7 @@ class RunConfig:
 
 
 def recipe_config_class(recipe: str) -> type:
-    import ganforge.recipes  # noqa: F401  (registers the recipes)
-    from ganforge.registry import RECIPES
+    from ganforge.registry import RECIPES  # the registry finds the recipes (registry.py, `homes`)
 
     return RECIPES.get(recipe).config_class
 
@@ -300,6 +364,11 @@ def apply_override(cfg: RunConfig, assignment: str) -> RunConfig:
         raise ConfigError(f"--set {assignment!r} needs the form key=value, e.g. --set train.steps=500")
     key, text = assignment.split("=", 1)
     key = key.strip()
+    old = key.removeprefix("model.")
+    if key.startswith("model.") and old in RENAMED_MODEL_KEYS and isinstance(cfg.model, OptimConfig):
+        for new in RENAMED_MODEL_KEYS[old]:  # an old spelling in a saved command line
+            cfg = apply_override(cfg, f"model.{new}={text}")
+        return cfg
     raw = cfg.to_dict()
     parts = key.split(".")
     node = raw
@@ -324,6 +393,6 @@ def apply_overrides(cfg: RunConfig, assignments: list[str]) -> RunConfig:
 
 
 def learning_rate_keys(model: Any) -> list[str]:
-    """A family's learning-rate keys in its model config: `lr`, or `lr_g` and `lr_d` (`lr_c` for a
-    classifier). What `train --lr` sets and what the trainer's divergence advice names."""
-    return [k for k, v in vars(model).items() if (k == "lr" or k.startswith("lr_")) and isinstance(v, float)]
+    """The learning-rate keys of a model config (`lr_g`, `lr_d` for every `OptimConfig`): what
+    `train --lr` sets and what the trainer's divergence advice names."""
+    return ["lr_g", "lr_d"] if isinstance(model, OptimConfig) else []

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from ganforge.errors import ConfigError, GanforgeError
+from ganforge.nn.examples import noise_inputs
 
 FORMATS = ("onnx", "torchscript")
 SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -84,9 +85,7 @@ def example_inputs(model: torch.nn.Module, kind: str, batch: int, seed: int) -> 
     if hasattr(model, "example_inputs"):
         return tuple(t.cpu() for t in model.example_inputs(batch, generator))
     if kind == "generator":
-        z = torch.randn(batch, model.z_dim, generator=generator)
-        k = int(getattr(model, "num_classes", 0) or 0)
-        return (z, torch.randint(0, k, (batch,), generator=generator)) if k else (z,)
+        return tuple(t.cpu() for t in noise_inputs(model, batch, generator))
     raise ExportError(f"{type(model).__name__} has no example_inputs(); cannot tell what images it takes")
 
 

@@ -42,7 +42,7 @@ def folder(tmp_path_factory):
 TINY = [
     *("--size", "8", "--steps", "40", "--batch-size", "8", "--no-progress"),
     *("--set", "model.g_width=16", "--set", "model.c_width=16", "--set", "model.c_layers=2"),
-    *("--set", "model.lr_c=2e-3", "--set", "model.test_size=8", "--set", "train.threads=1"),
+    *("--set", "model.lr_d=2e-3", "--set", "model.test_size=8", "--set", "train.threads=1"),
     *("--set", "train.ema_decay=0.9"),
     *("--set", "train.device=cpu", "--set", "train.sample_every=20", "--set", "train.checkpoint_every=20"),
 ]

@@ -34,12 +34,12 @@ def test_one_message_for_a_bad_precision(verb, capsys):
     "args, expected",
     [
         (["--preset", "dcgan-mnist"], {"lr_g": 5e-4, "lr_d": 5e-4}),
-        (["--model", "stylegan"], {"lr": 5e-4}),
-        (["--model", "sgan"], {"lr_g": 5e-4, "lr_c": 5e-4}),
+        (["--model", "stylegan"], {"lr_g": 5e-4, "lr_d": 5e-4}),
+        (["--model", "sgan"], {"lr_g": 5e-4, "lr_d": 5e-4}),
     ],
 )
 def test_lr_sets_every_learning_rate_of_the_family(args, expected):
-    """One flag for every family, whatever its config calls its rates."""
+    """One flag for every family: every family spells its rates model.lr_g and model.lr_d."""
     result = runner.invoke(app, ["train", *args, "--lr", "5e-4", "--dry-run"])
     assert result.exit_code == 0, result.output
     model = json.loads(result.stdout)["model"]
@@ -47,3 +47,14 @@ def test_lr_sets_every_learning_rate_of_the_family(args, expected):
     assert not any(
         k.startswith("lr") and k not in expected and isinstance(v, float) for k, v in model.items()
     )
+
+
+def test_lr_g_and_lr_d_set_one_network_each():
+    result = runner.invoke(
+        app, ["train", "--model", "sgan", "--lr", "5e-4", "--lr-d", "1e-3", "--dry-run"]
+    )  # --lr first, then the one network's own rate
+    assert result.exit_code == 0, result.output
+    model = json.loads(result.stdout)["model"]
+    assert (model["lr_g"], model["lr_d"]) == (5e-4, 1e-3)
+    help_text = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--lr-g" in help_text and "--lr-d" in help_text

@@ -130,3 +130,19 @@ def test_holdout_split_is_fixed_disjoint_and_complete():
         holdout_split(10, 10)
     with pytest.raises(ConfigError, match="a count must be a whole number"):
         holdout_split(10, 2.5)
+
+
+def test_holdout_is_the_shared_split_and_matches_the_recipes_choices():
+    """One held-out choice (data/splits.py): SR's, FastGAN's held_out_index and ganforge eval's
+    reference choice all take the first k of one fixed permutation."""
+    from ganforge.data.splits import holdout_indices
+    from ganforge.data.sr_pairs import HOLDOUT_SEED
+    from ganforge.metrics.reference import choose
+    from ganforge.recipes.fastgan import held_out_index, training_index
+
+    train, held = holdout_indices(50, 7, HOLDOUT_SEED)
+    assert all(torch.equal(a, b) for a, b in zip((train, held), holdout_split(50, 7), strict=True))
+    assert torch.equal(held, choose(50, 7, HOLDOUT_SEED))
+    assert torch.equal(holdout_indices(3878, 1000, 0)[1], held_out_index(3878, 1000, 0))
+    assert torch.equal(holdout_indices(3878, 1000, 0)[0], training_index(3878, 1000, 0))
+    assert sorted(torch.cat([train, held]).tolist()) == list(range(50))

@@ -16,12 +16,13 @@ from ganforge.metrics.diversity import (
     diversity,
     per_class_diversity,
 )
-from ganforge.metrics.evaluate import evaluate_folders, evaluate_generator
+from ganforge.metrics.evaluate import evaluate_folders
 from ganforge.metrics.features import get_extractor
 from ganforge.metrics.frechet import frechet_distance
 from ganforge.metrics.reference import choose, load_reference_images
 from ganforge.metrics.store import latest_summary, read_metrics_json, update_metrics_json
 from ganforge.pipelines import GeneratePipeline, load_generator
+from ganforge.pipelines.evaluate import evaluate_generator
 from ganforge.training.trainer import Trainer
 
 

@@ -117,7 +117,7 @@ def digits_config(steps: int = 40, **model) -> RunConfig:
             threads=1,  # tiny models: a second thread only waits, the more so on a busy machine
             ema_decay=0.9,  # the classifiers are evaluated as moving averages: a short window for short runs
         ),
-        model=SGANConfig(labels=50, baseline=True, g_width=64, c_width=64, c_layers=2, lr_c=2e-3, lr_g=1e-3),
+        model=SGANConfig(labels=50, baseline=True, g_width=64, c_width=64, c_layers=2, lr_d=2e-3, lr_g=1e-3),
     )
     for key, value in model.items():
         setattr(cfg.model, key, value)

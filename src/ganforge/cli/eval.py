@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -84,9 +84,8 @@ def eval_(
 
       ganforge eval runs/00004-srgan-x4 --task sr             # PSNR/SSIM vs bicubic on held-out images
     """
-    from ganforge.metrics.evaluate import evaluate_folders, evaluate_generator
     from ganforge.metrics.names import parse_metrics
-    from ganforge.metrics.store import read_metrics_json, update_metrics_json
+    from ganforge.metrics.store import read_metrics_json
 
     parse_metrics(metrics)  # bad input fails before anything loads or downloads
     for flag, value in (("--n", n), ("--n-real", n_real), ("--batch-size", batch_size)):
@@ -94,13 +93,8 @@ def eval_(
             raise ConfigError(f"{flag} {value} must be at least 1")
     if task not in ("gen", "sr"):
         raise ConfigError(f"--task {task!r} is unknown; use gen (generators) or sr (super-resolution)")
-    if task == "sr":  # PSNR/SSIM against bicubic on held-out HR images: ganforge.cli.upscale
-        from ganforge.cli.upscale import evaluate_task
-
-        if model is None:
-            raise ConfigError("--task sr needs an srgan run directory, bundle or checkpoint")
-        _check_task(model, "sr")
-        evaluate_task(model, data, size, n, batch_size, device, out or default_out(model), progress)
+    if task == "sr":
+        _eval_sr(model, data, size, n, batch_size, device, out, progress)
         return
     if kid_subsets < 1 or (kid_subset_size is not None and kid_subset_size < 2):
         raise ConfigError("--kid-subsets must be at least 1 and --kid-subset-size at least 2")
@@ -119,30 +113,86 @@ def eval_(
     if target is not None:
         read_metrics_json(target)  # a file there that is not ours: stop now, before any work
     if fake is not None:
-        if model is not None:
-            raise ConfigError("give either a model or --fake FOLDER, not both")
-        if real is None:
-            raise ConfigError("--fake needs --real: a folder or built-in dataset to compare with")
-        report = evaluate_folders(
-            real, fake, features=resolve_features(features, weights), n=n, size=size, **common
-        )
-        step = None
+        report, step = _eval_folders(model, real, fake, features, n, size, common)
     else:
-        if model is None:
-            raise ConfigError("give a run, bundle or checkpoint to evaluate, or --real X --fake FOLDER")
-        if real is not None and data is not None:
-            raise ConfigError("--real and --data both name the reference; give one")
-        _check_task(model, "gen")
-        report = evaluate_generator(
-            model,
-            data=data or real,
-            features=resolve_features(features, weights),
-            n=n or 10_000,
-            n_real=n_real,
-            class_index=class_index,
-            **common,
-        )
-        step = report.record["fake"]["step"]
+        report, step = _eval_generator(model, data, real, features, n, n_real, class_index, common)
+    _show_and_save(report, target, step)
+
+
+def _eval_sr(
+    model: str | None,
+    data: str | None,
+    size: int | None,
+    n: int | None,
+    batch_size: int,
+    device: str,
+    out: Path | None,
+    progress: bool | None,
+) -> None:
+    """`--task sr`: PSNR/SSIM against bicubic on held-out HR images (ganforge.cli.upscale)."""
+    from ganforge.cli.upscale import evaluate_task
+
+    if model is None:
+        raise ConfigError("--task sr needs an srgan run directory, bundle or checkpoint")
+    _check_task(model, "sr")
+    evaluate_task(model, data, size, n, batch_size, device, out or default_out(model), progress)
+
+
+def _eval_folders(
+    model: str | None,
+    real: str | None,
+    fake: str,
+    features: str,
+    n: int | None,
+    size: int | None,
+    common: dict[str, Any],
+) -> tuple[Any, None]:
+    """`--real X --fake FOLDER`: two image sets, no model."""
+    from ganforge.metrics.evaluate import evaluate_folders
+
+    if model is not None:
+        raise ConfigError("give either a model or --fake FOLDER, not both")
+    if real is None:
+        raise ConfigError("--fake needs --real: a folder or built-in dataset to compare with")
+    features = resolve_features(features, common["weights"])
+    return evaluate_folders(real, fake, features=features, n=n, size=size, **common), None
+
+
+def _eval_generator(
+    model: str | None,
+    data: str | None,
+    real: str | None,
+    features: str,
+    n: int | None,
+    n_real: int | None,
+    class_index: int | None,
+    common: dict[str, Any],
+) -> tuple[Any, int]:
+    """A run, bundle or checkpoint's generator against real images."""
+    from ganforge.pipelines.evaluate import evaluate_generator
+
+    if model is None:
+        raise ConfigError("give a run, bundle or checkpoint to evaluate, or --real X --fake FOLDER")
+    if real is not None and data is not None:
+        raise ConfigError("--real and --data both name the reference; give one")
+    _check_task(model, "gen")
+    features = resolve_features(features, common["weights"])
+    report = evaluate_generator(
+        model,
+        data=data or real,
+        features=features,
+        n=n or 10_000,
+        n_real=n_real,
+        class_index=class_index,
+        **common,
+    )
+    return report, report.record["fake"]["step"]
+
+
+def _show_and_save(report: Any, target: Path | None, step: int | None) -> None:
+    """Print the table and what it was computed on; merge the record into `target` (metrics.json)."""
+    from ganforge.metrics.store import update_metrics_json
+
     width = max(len(name) for name, _ in report.rows())
     for name, value in report.rows():
         typer.echo(f"{name:<{width}}  {value}")

@@ -9,7 +9,7 @@ import typer
 
 def check_precision_option(value: str | None) -> str | None:
     """Refuse a bad --precision while parsing, before any model loads (the one precision check)."""
-    from ganforge.training.speed import check_precision
+    from ganforge.config import check_precision
 
     return value if value is None else check_precision(value)
 

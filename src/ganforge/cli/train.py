@@ -42,7 +42,9 @@ FLAG_KEYS = {
     "eval_metrics": "train.eval_metrics",
     "eval_n": "train.eval_n",
     "precision": "train.precision",
-    "lr": "model.lr",  # every learning rate of the family (model.lr, or model.lr_g and model.lr_d, ...)
+    "lr": "model.lr_g",  # with --lr: both model.lr_g and model.lr_d (every family spells them so)
+    "lr_g": "model.lr_g",
+    "lr_d": "model.lr_d",
 }
 
 
@@ -143,7 +145,13 @@ def train(
     ] = None,
     eval_n: Annotated[int | None, typer.Option("--eval-n", help="images per evaluation (2000)")] = None,
     lr: Annotated[
-        float | None, typer.Option(help="every learning rate of the family (model.lr, or lr_g and lr_d)")
+        float | None, typer.Option(help="Adam learning rate of G and D (model.lr_g and model.lr_d)")
+    ] = None,
+    lr_g: Annotated[
+        float | None, typer.Option("--lr-g", help="learning rate of G alone (generator, translator)")
+    ] = None,
+    lr_d: Annotated[
+        float | None, typer.Option("--lr-d", help="learning rate of D alone (discriminator, classifier)")
     ] = None,
     precision: Annotated[
         str | None,
@@ -180,11 +188,10 @@ def train(
 
       ganforge train --resume runs/00003-dcgan-mnist --steps 3000
 
+      ganforge train --lr 5e-4 --lr-d 1e-3                # Adam rates: both, then D's own (every family)
+
       ganforge train --preset gan-mnist --set model.loss=hinge --dry-run
     """
-    from ganforge.training import distributed as dist_utils
-    from ganforge.training.trainer import CHANGEABLE_ON_RESUME, Trainer
-
     given = locals()
     flags = {flag: given[flag] for flag in FLAG_KEYS}  # each flag's value; None: not given
     if labels is not None:
@@ -196,36 +203,51 @@ def train(
             "--start-over restarts a run given with --resume; a new run starts at step 0 anyway"
         )
     if resume:
-        # settings that do not change the result may change; anything else would not continue the run
-        resumable = {k for k in flags if FLAG_KEYS[k] in CHANGEABLE_ON_RESUME}
-        changed = [
-            f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None and k not in resumable
-        ]
-        changed += ["--preset"] * bool(preset) + ["--config"] * bool(config) + ["--data"] * bool(data)
-        changed += ["--model"] * bool(model)
-        changed += [
-            f"--set {o}" for o in set_ or [] if o.split("=", 1)[0].strip() not in CHANGEABLE_ON_RESUME
-        ]
-        if changed:
-            allowed = ", ".join(k.removeprefix("train.") for k in CHANGEABLE_ON_RESUME)
-            raise ConfigError(
-                f"--resume continues a run with its saved config; only settings that do not change the "
-                f"result may change ({allowed}); got {', '.join(changed)}"
-            )
-        run_dir = latest_run_dir(runs_dir) if resume == "last" else Path(resume)
-        if not (run_dir / "config.json").is_file():
-            raise ConfigError(f"{run_dir} is not a ganforge run directory (no config.json)")
-        cfg = RunConfig.load(run_dir / "config.json")
-        sets = [f"{FLAG_KEYS[k]}={json.dumps(flags[k])}" for k in resumable if flags[k] is not None]
-        cfg = apply_overrides(cfg, sets + list(set_ or []))
+        starting = dict(preset=preset, config=config, data=data, model=model)
+        run_dir, cfg = resume_config(resume, runs_dir, flags, starting, list(set_ or []))
     else:
-        cfg = build_config(preset, config, model, data, flags, list(set_ or []))
+        run_dir, cfg = None, build_config(preset, config, model, data, flags, list(set_ or []))
     if dry_run:
         typer.echo(json.dumps(cfg.to_dict(), indent=2))
         return
+    _run(cfg, run_dir, runs_dir, progress, start_over)
+
+
+def resume_config(
+    resume: str, runs_dir: Path, flags: dict[str, Any], starting: dict[str, Any], overrides: list[str]
+) -> tuple[Path, RunConfig]:
+    """The run directory `--resume` names and its saved config, with the flags and `--set`s that may
+    change on resume (those that do not change the result); any other given setting is refused."""
+    from ganforge.training.trainer import CHANGEABLE_ON_RESUME
+
+    resumable = {k for k in flags if FLAG_KEYS[k] in CHANGEABLE_ON_RESUME}
+    changed = [f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None and k not in resumable]
+    changed += [f"--{k}" for k, v in starting.items() if v]  # --preset, --config, --data, --model
+    changed += [f"--set {o}" for o in overrides if o.split("=", 1)[0].strip() not in CHANGEABLE_ON_RESUME]
+    if changed:
+        allowed = ", ".join(k.removeprefix("train.") for k in CHANGEABLE_ON_RESUME)
+        raise ConfigError(
+            f"--resume continues a run with its saved config; only settings that do not change the "
+            f"result may change ({allowed}); got {', '.join(changed)}"
+        )
+    run_dir = latest_run_dir(runs_dir) if resume == "last" else Path(resume)
+    if not (run_dir / "config.json").is_file():
+        raise ConfigError(f"{run_dir} is not a ganforge run directory (no config.json)")
+    cfg = RunConfig.load(run_dir / "config.json")
+    sets = [f"{FLAG_KEYS[k]}={json.dumps(flags[k])}" for k in resumable if flags[k] is not None]
+    return run_dir, apply_overrides(cfg, sets + overrides)
+
+
+def _run(
+    cfg: RunConfig, run_dir: Path | None, runs_dir: Path, progress: bool | None, start_over: bool
+) -> None:
+    """Train a new run (`run_dir` None) or continue one; exits 130/143 when a signal stopped it."""
+    from ganforge.training import distributed as dist_utils
+    from ganforge.training.trainer import Trainer
+
     trainer = (
         Trainer(cfg, run_dir, progress=progress, start_over=start_over)
-        if resume
+        if run_dir is not None
         else Trainer.new_run(cfg, runs_dir, progress=progress)
     )
     info(f"run directory: {trainer.run_dir}")

@@ -175,23 +175,14 @@ def evaluate_task(
     """`ganforge eval --task sr`: PSNR-Y, PSNR-RGB, SSIM-Y and SSIM-RGB of an srgan model and of
     bicubic on HR images: the run's held-out images by default, or `data` (a folder or built-in)
     at `size` (default: the run's). Prints a table; merges the figures into `out` (metrics.json)."""
-    from ganforge.data import load_source
     from ganforge.metrics.sr_eval import evaluate_sr
     from ganforge.metrics.store import update_metrics_json
+    from ganforge.pipelines.evaluate import sr_eval_images
     from ganforge.pipelines.upscale import UpscalePipeline
-    from ganforge.recipes.srgan import SRGANRecipe
 
     pipe = UpscalePipeline.from_bundle(model, device)
     cfg = pipe.config
-    if data is None:
-        images, source = (
-            SRGANRecipe.load_heldout(cfg).images,
-            f"{cfg.data.source} (held out)",
-        )
-    else:
-        images = load_source(data, size=size or cfg.data.size, channels=pipe.channels, labels=False).images
-        source = data
-    images = images[:n] if n else images
+    images, source = sr_eval_images(pipe, data, size, n)
     show = progress_enabled() if progress is None else progress
     name = f"srgan {cfg.model.stage} stage"
     with _bar(show, images.shape[0], "evaluating") as advance:

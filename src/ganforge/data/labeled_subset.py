@@ -176,7 +176,7 @@ def load_listed(
 
 def fixed_test_index(source: str, n: int) -> torch.Tensor | None:
     """The fixed test split of built-in `source` (n images as loaded), or None when it has none."""
-    from ganforge.metrics.reference import split_index  # lazy: metrics builds on data
+    from ganforge.data.splits import split_index
 
     try:
         index = split_index(source, "test", n)

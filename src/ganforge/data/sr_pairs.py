@@ -13,9 +13,15 @@ import torch
 from torch.nn import functional as F
 
 from ganforge.data.dataset import ImageData
+from ganforge.data.splits import holdout_indices
 from ganforge.errors import ConfigError
 
 HOLDOUT_SEED = 20170525  # fixed, so evaluation finds the same held-out images from the config alone
+
+
+def bicubic(images: torch.Tensor, scale: int) -> torch.Tensor:
+    """Bicubic upscaling by an integer factor (PyTorch's a=-0.75 kernel, half-pixel centres)."""
+    return F.interpolate(images, scale_factor=scale, mode="bicubic", align_corners=False)
 
 
 def downscale(hr: torch.Tensor, scale: int, quantize: bool = True) -> torch.Tensor:
@@ -123,6 +129,4 @@ def holdout_split(n: int, holdout: float) -> tuple[torch.Tensor, torch.Tensor]:
 
     The choice is a fixed pseudo-random one (HOLDOUT_SEED), so training and evaluation agree.
     """
-    k = holdout_count(n, holdout)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(HOLDOUT_SEED))
-    return order[k:].sort().values, order[:k].sort().values
+    return holdout_indices(n, holdout_count(n, holdout), HOLDOUT_SEED)

@@ -1,6 +1,8 @@
 """Evaluation metrics: Fréchet distance, KID, precision/recall, Inception Score, PSNR/SSIM.
 
-    from ganforge.metrics import evaluate_generator, frechet_distance, get_extractor, psnr
+    from ganforge.metrics import evaluate_folders, frechet_distance, get_extractor, psnr
+
+Scoring a trained generator is `ganforge.pipelines.evaluate_generator` (a pipeline samples it first).
 
 Everything but the image-quality functions is imported on first use, so that importing this
 package (the trainer does) stays cheap.
@@ -12,7 +14,6 @@ from ganforge.metrics.image_quality import psnr, psnr_y, ssim, ssim_y
 
 _LAZY = {
     "EvalReport": "ganforge.metrics.evaluate",
-    "evaluate_generator": "ganforge.metrics.evaluate",
     "evaluate_folders": "ganforge.metrics.evaluate",
     "FeatureStats": "ganforge.metrics.frechet",
     "frechet_distance": "ganforge.metrics.frechet",

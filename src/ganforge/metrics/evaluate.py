@@ -1,10 +1,9 @@
-"""Evaluate a generator or a folder of images against reference images: the library behind `ganforge eval`.
+"""Evaluate image sets against reference images: the library behind `ganforge eval`.
 
-`evaluate_generator("runs/00000-dcgan-mnist", metrics="fid,kid")` samples the generator, embeds
-its images and a reference set with one feature extractor, and returns an `EvalReport` whose
-`record` holds everything needed to reproduce each figure (extractor and weights sha256, sample
-counts and seeds, reference dataset and split, resize method). `evaluate_folders(real, fake)`
-does the same between two image sets.
+`evaluate_folders(real, fake)` embeds two image sets with one feature extractor and returns an
+`EvalReport` whose `record` holds everything needed to reproduce each figure (extractor and weights
+sha256, sample counts and seeds, reference dataset and split, resize method). Sampling a trained
+generator first is a pipeline's job: `ganforge.pipelines.evaluate.evaluate_generator`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import math
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,115 +216,6 @@ def _images_per_second(count: int, seconds: float) -> float:
     return round(count / seconds, 2) if seconds > 0 else math.inf
 
 
-def generated_batches(
-    G: torch.nn.Module,
-    n: int,
-    seed: int,
-    batch_size: int,
-    device: torch.device | str,
-    labels_out: list[torch.Tensor],
-    class_index: int | None = None,
-) -> Iterator[torch.Tensor]:
-    """The images `ganforge sample --seed SEED --n N` makes, batch by batch (memory stays bounded)."""
-    from ganforge.pipelines.generate import GeneratePipeline, class_labels, latents
-
-    if not hasattr(G, "z_dim"):
-        raise ConfigError(
-            "`ganforge eval RUN` evaluates generators from noise; for a translation model, write its "
-            "outputs to a folder and run `ganforge eval --real TARGETS --fake OUTPUTS`"
-        )
-    pipe = GeneratePipeline(G, device)
-    z = latents(n, G.z_dim, seed)
-    labels = class_labels(G, n, class_index)
-    for start in range(0, n, batch_size):
-        zb = z[start : start + batch_size]
-        lb = labels[start : start + batch_size] if labels is not None else None
-        if lb is not None:
-            labels_out.append(lb)
-        yield pipe(zb.shape[0], z=zb, labels=lb).images
-
-
-def evaluate_generator(
-    source: str | Path,
-    data: str | None = None,
-    split: str = "all",
-    metrics: str | Sequence[str] = ("fd", "kid"),
-    features: str = "effnet-lite0",
-    n: int = 10_000,
-    n_real: int | None = None,
-    seed: int = 0,
-    weights: str | None = None,
-    device: str = "cpu",
-    batch_size: int = 64,
-    class_index: int | None = None,
-    kid_subsets: int = 100,
-    kid_subset_size: int | None = None,  # None: half the images
-    progress: bool | None = None,
-) -> EvalReport:
-    """Sample `n` images (seed `seed`) from a run, bundle or checkpoint and measure them against
-    `n_real` (default: as many as `n`) images of the `split` of `data` (default: its training data),
-    loaded at the generator's size. Images are those of `ganforge sample --seed SEED`."""
-    from ganforge.metrics.reference import load_reference_images, reference_features
-    from ganforge.pipelines import load_generator
-
-    chosen = parse_metrics(metrics)
-    if n < 2:
-        raise ConfigError(
-            f"--n {n}: evaluation needs at least 2 images (10,000 or more for a reportable FID)"
-        )
-    loaded = load_generator(source, device, verb="eval")
-    cfg = loaded.config
-    if "acc" in chosen and not getattr(loaded.G, "num_classes", 0):
-        raise ConfigError("--metrics acc needs a class-conditional model (e.g. --preset cdcgan-mnist)")
-    extractor = get_extractor(features, weights, device)
-    check_metrics(extractor, chosen, n)
-    mapping = label_map(extractor, loaded.class_names) if "acc" in chosen else None
-    if mapping is not None and len(mapping) != loaded.G.num_classes:
-        raise ConfigError(
-            f"--metrics acc: the model has {loaded.G.num_classes} classes, {extractor.name} knows "
-            f"{len(mapping)}; use a classifier for this data"
-        )
-    reference = reference_features(
-        extractor,
-        data or cfg.data.source,
-        split,
-        size=cfg.data.size,
-        channels=cfg.data.channels,
-        n=n_real or n,
-        seed=seed,
-        batch_size=batch_size,
-        progress=progress,
-    )
-    labels: list[torch.Tensor] = []
-    start = time.perf_counter()
-    batches = generated_batches(loaded.G, n, seed, batch_size, device, labels, class_index)
-    fake, logits = extractor.extract(batches, n, progress, description="generated images")
-    seconds = time.perf_counter() - start
-    fake_labels = mapping[torch.cat(labels)] if mapping is not None else None
-    values, details = compute_metrics(
-        extractor, reference, fake, logits, chosen, fake_labels, kid_subsets, kid_subset_size, seed
-    )
-    if labels and class_index is None and "diversity" in values:
-        real = load_reference_images(data or cfg.data.source, split, cfg.data.size, cfg.data.channels)
-        if same_classes(loaded.class_names, real.class_names, loaded.G.num_classes):
-            real_feats = real_class_features(extractor, real, seed, batch_size)
-            values.update(class_diversity_values(fake, torch.cat(labels), real_feats, seed))
-    names = metric_names(extractor)
-    fake_info = {
-        "generator": str(loaded.source),
-        "run_name": cfg.name,
-        "recipe": cfg.recipe,
-        "step": loaded.step,
-        "images": n,
-        "seed": seed,
-        "class_index": class_index,
-        "latents": "torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed)) on the CPU",
-        "size": cfg.data.size,
-    }
-    record = _record(extractor, reference, fake_info, values, names, details, chosen, seconds, n, device)
-    return EvalReport(values, {k: names[k.removesuffix("_std")] for k in values}, record)
-
-
 def folder_size(folder: str | Path) -> int:
     """The side of the first image in a folder (the others are center-cropped/resized to it)."""
     from PIL import Image
@@ -395,13 +285,13 @@ def evaluate_folders(
     )
     names = metric_names(extractor)
     fake_info = {"folder": str(fake), "images": len(fake_data), "size": size, "seed": seed}
-    record = _record(
+    record = make_record(
         extractor, reference, fake_info, values, names, details, chosen, seconds, len(fake_data), device
     )
     return EvalReport(values, {k: names[k.removesuffix("_std")] for k in values}, record)
 
 
-def _record(
+def make_record(
     extractor: FeatureExtractor,
     reference: Reference,
     fake_info: dict[str, Any],

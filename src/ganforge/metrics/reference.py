@@ -22,28 +22,12 @@ from safetensors.torch import load_file
 
 from ganforge.data.dataset import ImageData
 from ganforge.data.download import cache_dir
-from ganforge.errors import ConfigError
+from ganforge.data.splits import MNIST5K_TEST, split_index  # noqa: F401  (re-exported)
 from ganforge.fileio import save_safetensors
 from ganforge.metrics.features.base import FeatureExtractor, batched
 from ganforge.metrics.frechet import FeatureStats
 
 CACHE_VERSION = 1
-MNIST5K_TEST = 1000  # digits of mnist-5k held out as its `test` split
-
-
-def split_index(source: str, split: str, total: int) -> torch.Tensor | None:
-    """The indices of `split` in a source of `total` images, or None for all of them."""
-    if split == "all":
-        return None
-    if source in ("mnist", "fashion-mnist") and total == 70_000:
-        if split in ("train", "test"):
-            return torch.arange(60_000) if split == "train" else torch.arange(60_000, 70_000)
-    elif source == "mnist-5k" and split in ("train", "test"):
-        order = torch.randperm(total, generator=torch.Generator().manual_seed(0))
-        part = order[:-MNIST5K_TEST] if split == "train" else order[-MNIST5K_TEST:]
-        return part.sort().values
-    valid = "all, train, test" if source in ("mnist", "fashion-mnist", "mnist-5k") else "all"
-    raise ConfigError(f"--split {split!r} is not a split of {source!r}; use one of: {valid}")
 
 
 def load_reference_images(

@@ -17,11 +17,10 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ganforge.data.sr_pairs import center_crop, downscale
+from ganforge.data.sr_pairs import bicubic, center_crop, downscale
 from ganforge.errors import ConfigError
 from ganforge.imaging import to_float, to_uint8
 from ganforge.metrics.image_quality import psnr, psnr_y, ssim, ssim_y
-from ganforge.models.srresnet import bicubic
 
 METRICS = ("psnr_y", "psnr_rgb", "ssim_y", "ssim_rgb")
 

@@ -78,13 +78,13 @@ class TrainingEvaluator:
         from ganforge.metrics.evaluate import (
             class_diversity_values,
             compute_metrics,
-            generated_batches,
             label_map,
             metric_names,
             real_class_features,
         )
         from ganforge.metrics.features import get_extractor
         from ganforge.metrics.reference import reference_from_images
+        from ganforge.sampling import generated_batches
 
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.nn.examples import ImageInputs, NoiseInputs
 from ganforge.nn.layers import check_images, check_labels, init_dcgan_weights_, maybe_spectral_norm
 from ganforge.registry import MODELS
 
@@ -45,7 +46,7 @@ def _check_common(img_channels: int, base_channels: int, num_classes: int) -> No
 
 
 @MODELS.register("dcgan.G", tiny=dict(z_dim=8, img_channels=3, img_size=16, base_channels=4))
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(NoiseInputs, nn.Module):
     """DCGAN generator: z (B, z_dim) [+ labels (B,)] -> images (B, C, H, W) in [-1, 1].
 
     Args:
@@ -103,18 +104,9 @@ class DCGANGenerator(nn.Module):
             z = torch.cat([z, self.label_embed(labels)], dim=1)  # (B, 2 * z_dim)
         return self.net(z[:, :, None, None])  # (B, C, H, W)
 
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        """Valid inputs for a forward pass: (z,) or, when conditional, (z, labels)."""
-        device = next(self.parameters()).device
-        z = torch.randn(batch, self.z_dim, generator=generator).to(device)
-        if not self.num_classes:
-            return (z,)
-        labels = torch.randint(0, self.num_classes, (batch,), generator=generator).to(device)
-        return z, labels
-
 
 @MODELS.register("dcgan.D", tiny=dict(img_channels=3, img_size=16, base_channels=4))
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(ImageInputs, nn.Module):
     """DCGAN discriminator: images (B, C, H, W) [+ labels (B,)] -> raw logits (B,).
 
     Args:
@@ -179,13 +171,3 @@ class DCGANDiscriminator(nn.Module):
         if self.class_embed is not None:
             logits = logits + (self.class_embed(labels) * h.flatten(1)).sum(dim=1)
         return logits
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        """Valid inputs for a forward pass: (images,) or, when conditional, (images, labels)."""
-        device = next(self.parameters()).device
-        shape = (batch, self.img_channels, self.img_size, self.img_size)
-        images = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
-        if not self.num_classes:
-            return (images,)
-        labels = torch.randint(0, self.num_classes, (batch,), generator=generator).to(device)
-        return images, labels

@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from ganforge.data.transforms import LUMA
 from ganforge.errors import ConfigError
+from ganforge.nn.examples import ImageInputs
 from ganforge.nn.layers import init_dcgan_weights_
 from ganforge.registry import MODELS
 
@@ -54,7 +55,7 @@ def match_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
     kind="encoder",  # forward(x (B, C, S, S)) -> features (B, feature_dim)
     aux_params=("head.",),  # the pretraining classifier head: not used by forward
 )
-class DTNEncoder(nn.Module):
+class DTNEncoder(ImageInputs, nn.Module):
     """f: images (B, in_channels, S, S) -> features (B, feature_dim); `classify` adds the class head.
 
     Args:
@@ -109,11 +110,6 @@ class DTNEncoder(nn.Module):
     def classify(self, images: torch.Tensor) -> torch.Tensor:
         """Class logits (B, head_classes): the pretraining task that shapes f's features."""
         return self.head(self(images))
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        shape = (batch, self.in_channels, self.img_size, self.img_size)
-        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)
 
 
 class ExtractorEncoder(nn.Module):
@@ -177,7 +173,7 @@ class DTNDecoder(nn.Module):
     kind="image-to-image",  # forward(x (B, in, S, S)) -> (B, out, S, S)
     aux_params=("encoder.head.",),  # f's pretraining classifier head: not used by forward
 )
-class DTNGenerator(nn.Module):
+class DTNGenerator(ImageInputs, nn.Module):
     """G = g o f: source images (B, in_channels, S, S) -> target-domain images (B, out_channels, S, S).
 
     f (`self.encoder`) is a `dtn.F` (`encoder="dtn.F"`) or a `ganforge.metrics` feature extractor
@@ -232,18 +228,13 @@ class DTNGenerator(nn.Module):
         out = self.decoder(self.encoder(small))  # (B, out_channels, img_size, img_size)
         return F.interpolate(out, size=size, mode="bilinear", align_corners=False).clamp(-1, 1)
 
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        shape = (batch, self.in_channels, self.img_size, self.img_size)
-        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)
-
 
 @MODELS.register(
     "dtn.D",
     tiny=dict(in_channels=1, img_size=8, base_channels=4),
     kind="multiclass-discriminator",  # forward(x (B, C, S, S)) -> logits (B, 3)
 )
-class DTNDiscriminator(nn.Module):
+class DTNDiscriminator(ImageInputs, nn.Module):
     """The three-way D: images (B, in_channels, S, S) -> logits (B, 3) over `CLASSES`."""
 
     def __init__(self, in_channels: int = 3, img_size: int = 32, base_channels: int = 64):
@@ -272,8 +263,3 @@ class DTNDiscriminator(nn.Module):
                 f"DTNDiscriminator expects images of shape {expected}, got {tuple(images.shape)}"
             )
         return self.net(images).flatten(1)  # (B, 3)
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        shape = (batch, self.in_channels, self.img_size, self.img_size)
-        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.nn.examples import ImageInputs, NoiseInputs
 from ganforge.nn.layers import check_images, check_labels, maybe_spectral_norm
 from ganforge.registry import MODELS
 
@@ -26,7 +27,7 @@ def _check_common(img_channels: int, img_size: int, hidden: int, layers: int, nu
 
 
 @MODELS.register("gan_mlp.G", tiny=dict(z_dim=8, img_channels=1, img_size=6, hidden=16, layers=2))
-class MLPGenerator(nn.Module):
+class MLPGenerator(NoiseInputs, nn.Module):
     """MLP generator: z (B, z_dim) [+ labels (B,)] -> images (B, C, H, W) in [-1, 1].
 
     Args:
@@ -74,18 +75,9 @@ class MLPGenerator(nn.Module):
         x = self.net(z)
         return x.view(-1, self.img_channels, self.img_size, self.img_size)  # (B, C, H, W)
 
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        """Valid inputs for a forward pass: (z,) or, when conditional, (z, labels)."""
-        device = next(self.parameters()).device
-        z = torch.randn(batch, self.z_dim, generator=generator).to(device)
-        if not self.num_classes:
-            return (z,)
-        labels = torch.randint(0, self.num_classes, (batch,), generator=generator).to(device)
-        return z, labels
-
 
 @MODELS.register("gan_mlp.D", tiny=dict(img_channels=1, img_size=6, hidden=16, layers=2))
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(ImageInputs, nn.Module):
     """MLP discriminator: images (B, C, H, W) [+ labels (B,)] -> raw logits (B,).
 
     Args:
@@ -140,13 +132,3 @@ class MLPDiscriminator(nn.Module):
         if self.class_embed is not None:
             logits = logits + (self.class_embed(labels) * h).sum(dim=1)
         return logits
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        """Valid inputs for a forward pass: (images,) or, when conditional, (images, labels)."""
-        device = next(self.parameters()).device
-        shape = (batch, self.img_channels, self.img_size, self.img_size)
-        images = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
-        if not self.num_classes:
-            return (images,)
-        labels = torch.randint(0, self.num_classes, (batch,), generator=generator).to(device)
-        return images, labels

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.nn.examples import image_inputs
 from ganforge.nn.layers import init_dcgan_weights_, maybe_spectral_norm
 from ganforge.registry import MODELS
 
@@ -139,7 +140,6 @@ class PatchGANDiscriminator(nn.Module):
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """Valid inputs for a forward pass: (images,) of the smallest size giving a 2x2 logits map."""
-        device = next(self.parameters()).device
-        size = max(8, self.min_size + 2**self.n_layers)
-        images = torch.rand((batch, self.in_channels, size, size), generator=generator) * 2 - 1
-        return (images.to(device),)
+        return image_inputs(
+            self, batch, generator, self.in_channels, max(8, self.min_size + 2**self.n_layers)
+        )

@@ -32,6 +32,7 @@ from ganforge.nn.equalized import (
     lrelu,
     pixel_norm,
 )
+from ganforge.nn.examples import ImageInputs, NoiseInputs
 from ganforge.nn.layers import check_images, check_labels
 from ganforge.registry import MODELS
 
@@ -90,7 +91,7 @@ class GBlock(nn.Sequential):
 
 
 @MODELS.register("progan.G", tiny=dict(z_dim=8, img_channels=3, img_size=8, channel_base=64, max_channels=8))
-class ProGANGenerator(_Growing):
+class ProGANGenerator(NoiseInputs, _Growing):
     """ProGAN generator: z (B, z_dim) -> images (B, C, img_size, img_size) in [-1, 1] at the current stage.
 
     Args:
@@ -142,10 +143,6 @@ class ProGANGenerator(_Growing):
             img = F.interpolate(img, scale_factor=factor, mode="nearest")  # (B, C, img_size, img_size)
         return img.clamp(-1, 1) if clamp else img
 
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        return (torch.randn(batch, self.z_dim, generator=generator).to(device),)
-
 
 class DBlock(nn.Sequential):
     """Two 3x3 conv + leaky ReLU, then a 2x average-pool down."""
@@ -162,7 +159,7 @@ class DBlock(nn.Sequential):
 
 
 @MODELS.register("progan.D", tiny=dict(img_channels=3, img_size=8, channel_base=64, max_channels=8))
-class ProGANDiscriminator(_Growing):
+class ProGANDiscriminator(ImageInputs, _Growing):
     """ProGAN discriminator: images (B, C, img_size, img_size) -> logits (B,), read at the current stage."""
 
     def __init__(
@@ -203,11 +200,6 @@ class ProGANDiscriminator(_Growing):
         h = lrelu(self.conv4(self.mbstd(h)))  # (B, C, 4, 4)
         h = lrelu(self.dense(h.flatten(1)))
         return self.out(h).flatten()  # (B,)
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        shape = (batch, self.img_channels, self.img_size, self.img_size)
-        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)
 
 
 def downsample_reals(real: torch.Tensor, stage: int, alpha: float, img_size: int) -> torch.Tensor:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.nn.examples import image_inputs
 from ganforge.nn.layers import init_dcgan_weights_
 from ganforge.registry import MODELS
 
@@ -135,6 +136,4 @@ class ResnetGenerator(nn.Module):
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """A valid input batch: (images,) of 16x16 in [-1, 1]."""
-        device = next(self.parameters()).device
-        images = torch.rand((batch, self.in_channels, 16, 16), generator=generator) * 2 - 1
-        return (images.to(device),)
+        return image_inputs(self, batch, generator, self.in_channels, 16)

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from ganforge.errors import ConfigError
+from ganforge.nn.examples import ImageInputs, NoiseInputs
 from ganforge.nn.layers import check_images, check_labels
 from ganforge.registry import MODELS
 
@@ -34,7 +35,7 @@ FAKE_LOGITS = ("zero", "learned")
 M = TypeVar("M", bound=nn.Module)
 
 
-class KPlusOneClassifier(nn.Module):
+class KPlusOneClassifier(ImageInputs, nn.Module):
     """What both classifier-discriminators share: the K+1 logits, the class logits and the D contract.
     A subclass builds `self.body` (images -> features (B, F)) and `self.head` (features -> logits)."""
 
@@ -86,11 +87,6 @@ class KPlusOneClassifier(nn.Module):
         """The real-vs-fake logit log(sum_k exp l_k) - l_fake (B,), as every discriminator returns."""
         check_labels(labels, 0, images.shape[0], type(self).__name__)
         return real_logit(self.outputs(images)[0])
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        shape = (batch, self.img_channels, self.img_size, self.img_size)
-        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)
 
 
 class GaussianNoise(nn.Module):
@@ -211,7 +207,7 @@ class SGANMLPClassifier(KPlusOneClassifier):
 
 
 @MODELS.register("sgan.G_mlp", tiny=dict(z_dim=8, img_channels=1, img_size=6, hidden=16, layers=2))
-class SGANMLPGenerator(nn.Module):
+class SGANMLPGenerator(NoiseInputs, nn.Module):
     """Fully connected generator with BatchNorm, the kind Salimans et al. 2016 pair with their MNIST
     discriminator: z (B, z_dim) -> [Linear, BatchNorm, ReLU] x layers -> Linear -> tanh -> (B, C, H, W).
 
@@ -249,10 +245,6 @@ class SGANMLPGenerator(nn.Module):
         check_labels(labels, 0, z.shape[0], "SGANMLPGenerator")
         flat = self.net(z)  # (B, C * H * W)
         return flat.view(-1, self.img_channels, self.img_size, self.img_size)  # (B, C, H, W)
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        return (torch.randn(batch, self.z_dim, generator=generator).to(device),)
 
 
 def maybe_weight_norm(layer: M, enabled: bool) -> M:

@@ -27,9 +27,10 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from ganforge.data.sr_pairs import bicubic
 from ganforge.errors import ConfigError
+from ganforge.nn.examples import ImageInputs, image_inputs
 from ganforge.registry import MODELS
 
 SCALES = (2, 4, 8)
@@ -139,21 +140,14 @@ class SRResNet(nn.Module):
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """(images,) of an odd size, 7x7, in [-1, 1]: any size works."""
-        device = next(self.parameters()).device
-        images = torch.rand((batch, self.img_channels, 7, 7), generator=generator) * 2 - 1
-        return (images.to(device),)
-
-
-def bicubic(images: torch.Tensor, scale: int) -> torch.Tensor:
-    """Bicubic upscaling by an integer factor (PyTorch's a=-0.75 kernel, half-pixel centres)."""
-    return F.interpolate(images, scale_factor=scale, mode="bicubic", align_corners=False)
+        return image_inputs(self, batch, generator, self.img_channels, 7)
 
 
 @MODELS.register(
     "srresnet.D",
     tiny=dict(img_channels=3, img_size=16, channels=4, dense=8),
 )
-class SRGANDiscriminator(nn.Module):
+class SRGANDiscriminator(ImageInputs, nn.Module):
     """SRGAN's discriminator: images (B, C, img_size, img_size) -> logits (B,).
 
     Args:
@@ -210,8 +204,3 @@ class SRGANDiscriminator(nn.Module):
                 f"got {tuple(images.shape)}"
             )
         return self.classifier(self.features(images)).view(-1)  # (B,)
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        size = (batch, self.img_channels, self.img_size, self.img_size)
-        return ((torch.rand(size, generator=generator) * 2 - 1).to(device),)

@@ -36,6 +36,7 @@ from ganforge.nn.equalized import (
     lrelu,
     pixel_norm,
 )
+from ganforge.nn.examples import ImageInputs, NoiseInputs
 from ganforge.nn.layers import check_images, check_labels
 from ganforge.nn.modulated import ModulatedConv2d, NoiseInjection, NoiseMode
 from ganforge.registry import MODELS
@@ -117,7 +118,7 @@ class ToRGB(nn.Module):
         z_dim=8, w_dim=8, img_channels=3, img_size=16, channel_base=64, max_channels=8, mapping_layers=2
     ),
 )
-class StyleGANGenerator(nn.Module):
+class StyleGANGenerator(NoiseInputs, nn.Module):
     """Style-based generator: ``G(z) -> images``; also `mapping(z) -> ws` and `synthesis(ws) -> images`.
 
     Args:
@@ -260,10 +261,6 @@ class StyleGANGenerator(nn.Module):
             ws[:, index] = per_group[k][:, index]
         return self.synthesis(ws).clamp(-1, 1)
 
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        return (torch.randn(batch, self.z_dim, generator=generator).to(device),)
-
 
 def mix_styles(ws_a: torch.Tensor, ws_b: torch.Tensor, layers: Sequence[int]) -> torch.Tensor:
     """ws (B, num_ws, w_dim) of parent a, with the ws at indices `layers` taken from parent b."""
@@ -292,7 +289,7 @@ class DiscriminatorBlock(nn.Module):
 
 
 @MODELS.register("stylegan.D", tiny=dict(img_channels=3, img_size=16, channel_base=64, max_channels=8))
-class StyleGANDiscriminator(nn.Module):
+class StyleGANDiscriminator(ImageInputs, nn.Module):
     """StyleGAN2's residual discriminator: images (B, C, H, W) -> logits (B,).
 
     Args:
@@ -329,8 +326,3 @@ class StyleGANDiscriminator(nn.Module):
         x = lrelu(self.conv(self.mbstd(x)), LRELU_GAIN)  # (B, C, 4, 4)
         x = lrelu(self.fc(x.flatten(1)), LRELU_GAIN)  # (B, C)
         return self.out(x).flatten()  # (B,)
-
-    def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        device = next(self.parameters()).device
-        shape = (batch, self.img_channels, self.img_size, self.img_size)
-        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)

@@ -14,6 +14,7 @@ _LAZY = {
     "BreedPipeline": "breed",
     "ClassifyPipeline": "classify",
     "EditPipeline": "edit",
+    "evaluate_generator": "evaluate",
     "ProjectPipeline": "project",
     "StyleMixPipeline": "mix",
     "TranslatePipeline": "translate",

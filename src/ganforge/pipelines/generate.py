@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from ganforge.errors import ConfigError
+from ganforge.sampling import check_class, class_labels, latents  # noqa: F401  (part of this module's API)
 
 
 @dataclass
@@ -17,34 +18,6 @@ class GenerateOutput:
     images: torch.Tensor  # (N, C, H, W) float in [-1, 1], on the CPU
     z: torch.Tensor  # (N, z_dim) the latents used
     labels: torch.Tensor | None  # (N,) the classes used, for conditional generators
-
-
-def latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
-    """The latents of seed `seed`: drawn on the CPU so every device gets the same images."""
-    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
-
-
-def check_class(G: torch.nn.Module, class_index: int | None) -> None:
-    if class_index is None:
-        return
-    if not getattr(G, "num_classes", 0):
-        raise ConfigError(
-            "--class needs a class-conditional model (e.g. --preset cdcgan-mnist); this one is not"
-        )
-    if not 0 <= class_index < G.num_classes:
-        raise ConfigError(
-            f"--class {class_index} is out of range; this model has classes 0..{G.num_classes - 1}"
-        )
-
-
-def class_labels(G: torch.nn.Module, n: int, class_index: int | None) -> torch.Tensor | None:
-    """Labels for n images: the chosen class, or classes in turn for a conditional model."""
-    check_class(G, class_index)
-    if not getattr(G, "num_classes", 0):
-        return None
-    if class_index is not None:
-        return torch.full((n,), class_index, dtype=torch.long)
-    return torch.arange(n) % G.num_classes
 
 
 def is_style_based(G: torch.nn.Module) -> bool:

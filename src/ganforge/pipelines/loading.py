@@ -11,8 +11,7 @@ from ganforge.bundle import build_checked, capabilities_of, derive_capabilities,
 from ganforge.capabilities import Capabilities
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError
-from ganforge.recipes.base import ModelSpec
-from ganforge.registry import load_all
+from ganforge.registry import ModelSpec, load_all
 from ganforge.training import checkpoint as ckpt
 
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from ganforge.capabilities import Capabilities
 from ganforge.data.dataset import ImageData
-from ganforge.registry import RECIPES, create_model
+from ganforge.registry import RECIPES, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -49,24 +49,6 @@ class Phase:
     run: PhaseFn
     interval: int = 1  # runs on steps where step % interval == 0
     autocast: bool = True  # False: float32 even under train.precision=bf16 (gradient penalties, path length)
-
-
-@dataclass
-class ModelSpec:
-    """How to rebuild a model from the registry: the config is the constructor."""
-
-    registry_name: str
-    kwargs: dict[str, Any]
-
-    def build(self) -> nn.Module:
-        return create_model(self.registry_name, **self.kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"registry_name": self.registry_name, "kwargs": dict(self.kwargs)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ModelSpec:
-        return cls(raw["registry_name"], dict(raw["kwargs"]))
 
 
 class Recipe:

@@ -21,18 +21,18 @@ import torch
 from torch.nn import functional as F
 
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data import printed_digits  # noqa: F401 - registers printed-digits for the demo preset
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
+from ganforge.image_pool import ImagePool
 from ganforge.losses import get_adversarial_loss
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 from ganforge.registry import PRESETS
-from ganforge.training.image_pool import ImagePool
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(OptimConfig):
     data_a: str | None = None  # domain A (--data-a): a built-in name or a folder; None: from --data DIR
     data_b: str | None = None  # domain B (--data-b)
     direction: Literal["AtoB", "BtoA"] = "AtoB"  # led with in previews; the default of `ganforge translate`
@@ -61,10 +61,6 @@ class CycleGANConfig:
             raise ConfigError("model.lambda_cycle and model.lambda_identity must be >= 0")
         if self.pool_size < 0:
             raise ConfigError("model.pool_size must be >= 0 (0 turns the image pool off)")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("model.lr_g and model.lr_d must be positive")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
         if not 0.0 <= self.decay_start <= 1.0:
             raise ConfigError(
                 f"model.decay_start={self.decay_start} must lie in [0, 1] (a fraction of the steps)"

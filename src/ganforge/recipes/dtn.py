@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from ganforge import console
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data import printed_digits  # noqa: F401 - registers printed-digits for the presets
 from ganforge.data.dataset import ImageData
 from ganforge.data.download import cache_dir
@@ -49,7 +49,7 @@ PREVIEW_COLUMNS = 8
 
 
 @dataclass
-class DTNConfig:
+class DTNConfig(OptimConfig):
     data_a: str | None = (
         None  # source domain (--data-a); labelled (e.g. class subfolders) for encoder=pretrain
     )
@@ -81,10 +81,6 @@ class DTNConfig:
             raise ConfigError("model.encoder_steps must be >= 0")
         if min(self.alpha_const, self.beta_tid, self.gamma_tv) < 0:
             raise ConfigError("model.alpha_const, model.beta_tid and model.gamma_tv must be >= 0")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("model.lr_g and model.lr_d must be positive")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
 
 
 # ------------------------------------------------------------------------------------- the losses

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ganforge.augment import Augmenter
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
 from ganforge.models.fastgan import reconstruction_targets
@@ -32,12 +32,13 @@ from ganforge.registry import PRESETS
 
 
 @dataclass
-class FastGANConfig:
+class FastGANConfig(OptimConfig):
     z_dim: int = 128  # length of z (256 in the paper; 128 is plenty at 64 px)
     channel_base: int = 2048  # width at resolution r: min(channel_base // r, max_channels)
     max_channels: int = 128
     spectral_norm: bool = True  # on every conv of G and D, as the paper's code
-    lr: float = 2e-4  # G and D (the paper's value)
+    lr_g: float = 2e-4  # the paper's value
+    lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam, as in the paper
     rec_weight: float = 1.0  # weight of D's L1 reconstruction loss on real images
     augment: Literal["none", "diffaugment", "ada"] = "diffaugment"  # the paper trains with DiffAugment
@@ -49,10 +50,6 @@ class FastGANConfig:
     def validate(self) -> None:
         if min(self.z_dim, self.channel_base, self.max_channels) < 1:
             raise ConfigError("model.z_dim, model.channel_base and model.max_channels must be >= 1")
-        if self.lr <= 0:
-            raise ConfigError("model.lr must be positive")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
         if self.rec_weight < 0:
             raise ConfigError("model.rec_weight must be >= 0 (0 switches the decoders' loss off)")
         if self.holdout < 0:
@@ -113,8 +110,8 @@ class FastGANRecipe(Recipe):
         self.D = self.add_model(
             "D", ModelSpec("fastgan.D", dict(img_channels=d.channels, img_size=d.size, **widths))
         )
-        self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=c.lr, betas=c.betas)
-        self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=c.lr, betas=c.betas)
+        self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
+        self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=c.betas)
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
 
     def phases(self) -> list[Phase]:

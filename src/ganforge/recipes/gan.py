@@ -16,13 +16,14 @@ import torch
 
 from ganforge.augment import Augmenter
 from ganforge.capabilities import Capabilities
+from ganforge.config import OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import get_adversarial_loss, gradient_penalty
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 
 
 @dataclass
-class AdversarialConfig:
+class AdversarialConfig(OptimConfig):
     z_dim: int = 100  # length of the noise vector z
     conditional: bool = False  # learn p(x | class); needs labels (class subfolders or a labelled built-in)
     loss: Literal["ns", "hinge", "lsgan", "wgan"] = "ns"  # ns: non-saturating (Goodfellow 2014)
@@ -39,16 +40,12 @@ class AdversarialConfig:
     def validate(self) -> None:
         if self.z_dim < 1:
             raise ConfigError("model.z_dim must be at least 1")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("model.lr_g and model.lr_d must be positive")
         if self.d_steps < 1:
             raise ConfigError("model.d_steps must be at least 1")
         if self.gp_weight < 0:
             raise ConfigError("model.gp_weight must be >= 0")
         if self.mode_seeking < 0:
             raise ConfigError("model.mode_seeking must be >= 0 (0 turns it off; 1 is Mao et al.'s weight)")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
 
 
 @dataclass

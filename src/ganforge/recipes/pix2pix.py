@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.data.derived import TASKS, derive_pair, luminance, task_channels
 from ganforge.errors import ConfigError
@@ -39,7 +39,7 @@ PREVIEW_TRIPLETS_PER_ROW = 4  # preview grids show input | output | target, four
 
 
 @dataclass
-class Pix2PixConfig:
+class Pix2PixConfig(OptimConfig):
     # paired: real pairs (see `pairs`); the others derive the input from single images on the fly
     task: Literal["paired", "colorize", "edges2photo", "photo2edges", "inpaint"] = "paired"
     pairs: Literal["side-by-side", "folders", "derived"] = "side-by-side"  # derived goes with a derived task
@@ -76,10 +76,6 @@ class Pix2PixConfig:
             raise ConfigError(f"model.dropout={self.dropout} must lie in [0, 1)")
         if self.l1_weight < 0:
             raise ConfigError("model.l1_weight must be >= 0")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("model.lr_g and model.lr_d must be positive")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
         if self.holdout < 0:
             raise ConfigError("model.holdout must be >= 0 (0: no held-out images)")
         if self.chroma and self.task != "colorize":

@@ -22,7 +22,7 @@ import torch
 
 from ganforge.augment import Augmenter
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.console import warn
 from ganforge.errors import ConfigError
 from ganforge.losses import get_adversarial_loss, gradient_penalty
@@ -32,14 +32,15 @@ from ganforge.registry import PRESETS
 
 
 @dataclass
-class ProGANConfig:
+class ProGANConfig(OptimConfig):
     z_dim: int = 512  # length of z
     channel_base: int = 8192  # feature maps at resolution r: min(channel_base // r, max_channels)
     max_channels: int = 512
     loss: Literal["wgan", "ns", "hinge", "lsgan"] = "wgan"  # the paper: WGAN-GP
     gp_weight: float = 10.0  # gradient penalty lambda (Gulrajani et al. 2017)
     drift: float = 0.001  # epsilon * E[D(real)**2] keeps the critic's output near 0
-    lr: float = 0.001  # G and D
+    lr_g: float = 0.001  # as in the paper
+    lr_d: float = 0.001
     betas: tuple[float, float] = (0.0, 0.99)  # Adam, as in the paper
     stable_steps: int | None = None  # steps at 4x4 and after each fade-in; None: even split of train.steps
     fade_steps: int | None = None  # steps of each fade-in; None: even split of train.steps
@@ -56,10 +57,8 @@ class ProGANConfig:
         for key in ("stable_steps", "fade_steps"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be at least 1 (or null to split train.steps evenly)")
-        if self.lr <= 0 or self.gp_weight < 0 or self.drift < 0:
-            raise ConfigError("model.lr must be positive, model.gp_weight and model.drift >= 0")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
+        if self.gp_weight < 0 or self.drift < 0:
+            raise ConfigError("model.gp_weight and model.drift must be >= 0")
         if not 0.0 < self.ada_target < 1.0 or self.ada_kimg <= 0:
             raise ConfigError("model.ada_target must lie in (0, 1) and model.ada_kimg be positive")
 
@@ -119,8 +118,8 @@ class ProGANRecipe(Recipe):
             ),
         )
         self.loss = get_adversarial_loss(c.loss)
-        for name, model in (("G", self.G), ("D", self.D)):
-            self.optimizers[name] = torch.optim.Adam(model.parameters(), lr=c.lr, betas=c.betas, eps=1e-8)
+        for name, model, lr in (("G", self.G, c.lr_g), ("D", self.D, c.lr_d)):
+            self.optimizers[name] = torch.optim.Adam(model.parameters(), lr=lr, betas=c.betas, eps=1e-8)
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
         self.stages = num_stages(d.size)
         self.schedule: GrowthSchedule | None = None  # resolved at the first step (it may need train.steps)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.data.labeled_subset import SemiSupervisedData, load_semi_supervised, repeat_to
 from ganforge.errors import ConfigError
@@ -40,7 +40,7 @@ from ganforge.registry import PRESETS
 
 
 @dataclass
-class SGANConfig:
+class SGANConfig(OptimConfig):
     labels: int | float = 100  # labeled training images: a count (100) or a fraction (0.01), class-balanced
     labeled_list: str | None = None  # a file naming the labeled images of a folder source; overrides labels
     baseline: bool = False  # also train a supervised-only C_base on the same labeled batches, and compare
@@ -59,7 +59,7 @@ class SGANConfig:
     input_noise: float = 0.3  # std of Gaussian noise on C's inputs in training (Salimans et al. 2016)
     hidden_noise: float = 0.0  # std of Gaussian noise on C's hidden layers (mlp only; 0.5 in Salimans et al.)
     lr_g: float = 1e-3  # higher than DCGAN's 2e-4: measured better within a few thousand steps on MNIST
-    lr_c: float = 1e-3
+    lr_d: float = 1e-3  # the classifier's (D's) rate
     betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN and Salimans et al.
     eval_batch: int = 500  # test images per forward pass at evaluation
 
@@ -74,14 +74,12 @@ class SGANConfig:
             )
         if min(self.z_dim, self.g_width, self.c_width, self.g_layers, self.c_layers, self.eval_batch) < 1:
             raise ConfigError("model.z_dim, g_width, c_width, g_layers, c_layers and eval_batch must be >= 1")
-        if self.lr_g <= 0 or self.lr_c <= 0 or self.unsup_weight < 0:
-            raise ConfigError("model.lr_g and model.lr_c must be positive and model.unsup_weight >= 0")
+        if self.unsup_weight < 0:
+            raise ConfigError("model.unsup_weight must be >= 0")
         if not 0.0 <= self.dropout < 1.0 or self.input_noise < 0 or self.hidden_noise < 0:
             raise ConfigError(
                 "model.dropout must lie in [0, 1) and model.input_noise and model.hidden_noise be >= 0"
             )
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
 
 
 # ---------------------------------------------------------------- the loss terms, on K+1 logits (fake last)
@@ -190,11 +188,11 @@ class SGANRecipe(Recipe):
         self.G = self.add_model("G", self.generator_spec())
         self.C = self.add_model("C", self.classifier_spec())
         self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
-        self.optimizers["C"] = torch.optim.Adam(self.C.parameters(), lr=c.lr_c, betas=c.betas)
+        self.optimizers["C"] = torch.optim.Adam(self.C.parameters(), lr=c.lr_d, betas=c.betas)
         if c.baseline:
             self.C_base = self.add_model("C_base", self.classifier_spec())
             self.C_base.load_state_dict(self.C.state_dict())  # the same start, so only the training differs
-            self.optimizers["C_base"] = torch.optim.Adam(self.C_base.parameters(), lr=c.lr_c, betas=c.betas)
+            self.optimizers["C_base"] = torch.optim.Adam(self.C_base.parameters(), lr=c.lr_d, betas=c.betas)
             self.ema_of = self.exports = ("G", "C", "C_base")
 
     def labeled(self, batch: Batch) -> Batch:

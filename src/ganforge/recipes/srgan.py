@@ -26,7 +26,7 @@ import torch
 from torch.nn import functional as F
 
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.console import info, warn
 from ganforge.data.dataset import ImageData
 from ganforge.data.sr_pairs import center_crop, crop_at, crop_offsets, downscale, holdout_split
@@ -45,7 +45,7 @@ CONTENT_NAMES = {
 
 
 @dataclass
-class SRGANConfig:
+class SRGANConfig(OptimConfig):
     scale: int = 4  # output pixels per input pixel along each side: 2 or 4
     stage: Literal["psnr", "gan"] = "psnr"  # psnr: SRResNet on pixel MSE; gan: SRGAN from init_from
     init_from: str | None = None  # a psnr-stage run directory or bundle whose G this run starts from
@@ -101,10 +101,6 @@ class SRGANConfig:
             raise ConfigError(
                 "model.channels, model.d_channels and model.d_dense must be >= 1, model.blocks >= 0"
             )
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("model.lr_g and model.lr_d must be positive")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
         if self.lr_decay_step < 0:
             raise ConfigError(f"model.lr_decay_step={self.lr_decay_step} must be >= 0 (0: no decay)")
         if self.perceptual_weight < 0 or self.adv_weight < 0:

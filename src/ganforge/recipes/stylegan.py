@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ganforge.augment import Augmenter
 from ganforge.capabilities import Capabilities
-from ganforge.config import DataConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import r1_penalty
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
@@ -31,13 +31,14 @@ from ganforge.registry import PRESETS
 
 
 @dataclass
-class StyleGANConfig:
+class StyleGANConfig(OptimConfig):
     z_dim: int = 512  # length of z
     w_dim: int = 512  # length of w (the style vector)
     mapping_layers: int = 8  # dense layers z -> w (8 in the papers; 2-4 is plenty for small data)
     channel_base: int = 16384  # feature maps at resolution r: min(channel_base // r, max_channels)
     max_channels: int = 512
-    lr: float = 0.002  # G and D (Karras et al. 2020)
+    lr_g: float = 0.002  # Karras et al. 2020
+    lr_d: float = 0.002
     betas: tuple[float, float] = (0.0, 0.99)  # Adam; beta1 = 0 as in the papers
     r1_gamma: float | None = None  # R1 weight; None: ADA's heuristic 0.0002 * size**2 / global batch
     r1_interval: int = 16  # lazy R1: every 16 D steps
@@ -55,10 +56,6 @@ class StyleGANConfig:
         for key in ("z_dim", "w_dim", "mapping_layers", "channel_base", "max_channels", "mbstd_group"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be at least 1")
-        if self.lr <= 0:
-            raise ConfigError("model.lr must be positive")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1)")
         if self.r1_gamma is not None and self.r1_gamma < 0:
             raise ConfigError("model.r1_gamma must be >= 0 (or null for the heuristic)")
         if min(self.r1_interval, self.pl_interval, self.pl_batch_shrink) < 1:
@@ -127,10 +124,10 @@ class StyleGANRecipe(Recipe):
         self.use_r1 = c.r1_gamma is None or c.r1_gamma > 0
         self.use_pl = c.pl_weight > 0
         self.optimizers["G"] = lazy_adam(
-            self.G.parameters(), c.lr, c.betas, c.pl_interval if self.use_pl else 0
+            self.G.parameters(), c.lr_g, c.betas, c.pl_interval if self.use_pl else 0
         )
         self.optimizers["D"] = lazy_adam(
-            self.D.parameters(), c.lr, c.betas, c.r1_interval if self.use_r1 else 0
+            self.D.parameters(), c.lr_d, c.betas, c.r1_interval if self.use_r1 else 0
         )
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
         self.pl_mean = torch.zeros([], device=self.device)
@@ -264,7 +261,8 @@ def stylegan_emoji64() -> RunConfig:
             mapping_layers=4,
             channel_base=1024,  # 64 maps up to 16x16, then 32 and 16: ~0.8 CPU-s per step on one core
             max_channels=64,
-            lr=0.0025,
+            lr_g=0.0025,
+            lr_d=0.0025,
             pl_weight=0.0,  # path length doubles G's cost; off for CPU runs
         ),
     )

@@ -1,5 +1,6 @@
-"""A template for a new family: copy this file to `recipes/<name>.py`, rename, fill in the blanks,
-and import it in `recipes/__init__.py`. It is not imported by ganforge itself (a test registers it).
+"""A template for a new family: copy this file to `recipes/<name>.py`, rename, fill in the blanks and
+uncomment the `@register_recipe` line. Every file in `recipes/` is imported when a recipe is looked
+up, so there is no import line to add; this one registers nothing itself (a test registers it).
 
 A recipe owns four things: its config dataclass (the typed fields ARE the documentation), the
 models it builds through the model registry, the phases of one training step, and the
@@ -17,13 +18,14 @@ from typing import Any
 import torch
 
 from ganforge.capabilities import Capabilities
+from ganforge.config import OptimConfig
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe
 
 
 @dataclass
-class MyConfig:
+class MyConfig(OptimConfig):  # lr_g, lr_d and betas (Adam), validated once for every family
     z_dim: int = 128  # say why a field has its default, in a trailing comment
-    lr: float = 2e-4
+    lr_d: float = 2e-4  # re-declare an optimizer field only to change its default
 
     def validate(self) -> None:
         """Raise ganforge.errors.ConfigError naming the key and the fix for a bad value."""
@@ -49,8 +51,9 @@ class MyRecipe(Recipe):  # decorate with @register_recipe("my-family", descripti
         self.D = self.add_model(
             "D", ModelSpec("dcgan.D", dict(img_channels=self.data.channels, img_size=self.data.size))
         )
-        self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=self.config.lr, betas=(0.5, 0.999))
-        self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=self.config.lr, betas=(0.5, 0.999))
+        c = self.config
+        self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
+        self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=c.betas)
 
     def phases(self) -> list[Phase]:
         # Lazy regularization is one more phase with an interval, e.g. Phase("D_reg", "D", self.d_reg, 16).

@@ -14,10 +14,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from ganforge.config import MEMORY_FORMATS, PRECISIONS, check_precision  # noqa: F401  (the values live there)
 from ganforge.console import warn
-
-PRECISIONS = ("auto", "fp32", "bf16")
-MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -95,19 +93,6 @@ def all_finite(tensors: list[torch.Tensor]) -> bool:
         return True
     norms = torch._foreach_norm([t.detach() for t in tensors], float("inf"))
     return bool(torch.isfinite(torch.stack(norms)).all())
-
-
-def check_precision(precision: str, where: str = "--precision") -> str:
-    """The one check of a precision setting: train.precision, `train --precision` and every
-    pipeline's `--precision` (`where` names the one given)."""
-    from ganforge.errors import ConfigError
-
-    if precision not in PRECISIONS:
-        raise ConfigError(
-            f"{where} {precision!r} is not one of {', '.join(PRECISIONS)} "
-            "(fp32: the same pixels everywhere; bf16: faster where native; auto: bf16 where native)"
-        )
-    return precision
 
 
 def inference_mode(precision: str, device: torch.device) -> tuple[torch.dtype | None, bool]:

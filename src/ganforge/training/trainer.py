@@ -7,9 +7,11 @@ at the end.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import torch
 
 from ganforge import bundle
-from ganforge.config import RunConfig
+from ganforge.config import RunConfig, upgrade_model_keys
 from ganforge.console import info, progress_enabled, warn
 from ganforge.data.dataset import ImageData
 from ganforge.errors import CheckpointError, ConfigError, GanforgeError, TrainingDiverged
@@ -93,48 +95,11 @@ class Trainer:
         self.cfg = cfg.validate()
         self.run_dir = Path(run_dir) if run_dir is not None else Path()
         self.start_over = start_over
-        t = cfg.train
-        if t.threads:
-            torch.set_num_threads(t.threads)
-        self.device = resolve_device(t.device)
-        self.dist = dist_utils.init_from_env(self.device)
-        if self.dist.enabled and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
-        if t.global_batch is not None:
-            if t.global_batch % self.dist.world_size:
-                raise ConfigError(
-                    f"train.global_batch={t.global_batch} does not split evenly over {self.dist.world_size} "
-                    f"processes; use a multiple of {self.dist.world_size}"
-                )
-            self.batch_size = t.global_batch // self.dist.world_size  # per process
-        else:
-            self.batch_size = t.batch_size
-        self.global_batch = self.batch_size * self.dist.world_size
+        self._setup_processes()
         recipe_class = RECIPES.get(cfg.recipe)
-        if data is None:
-            data = recipe_class.load_data(cfg)
-        self.datasets = data if isinstance(data, dict) else {"main": data}
-        self.data = self.datasets["main"]
-        self._fit_batch_to_data()
-        cfg.data.channels = int(self.data.images.shape[1])  # resolved, so the run rebuilds from config.json
-        self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), self.data.num_classes)
-
-        torch.manual_seed(t.seed)  # weight init
-        # one noise stream on every rank; `Recipe.randn` hands each rank its slice of the global batch
-        noise = torch.Generator(self.device).manual_seed(t.seed)
-        self.recipe: Recipe = recipe_class(
-            cfg.model, self.info, self.device, noise, self.dist.rank, self.dist.world_size
-        )
-        self._maybe_sync_batchnorm()
-        dist_utils.broadcast_parameters(self.recipe.models.values(), self.dist)
-        self.channels_last = speed.use_channels_last(t.memory_format, self.device, recipe_class.channels_last)
-        if self.channels_last:
-            speed.to_channels_last(self.recipe.models.values())
-        self.amp_dtype = speed.autocast_dtype(t.precision, self.device, recipe_class.auto_bf16)
-        self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
-        self.compiled = t.compile and speed.compile_models(self.recipe.models.values(), self.device)
-        self.phases = self.recipe.phases()
-        self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.recipe.optimizers.items()}
+        self._load_data(recipe_class, data)
+        self._build_recipe(recipe_class)
+        t = cfg.train
         self.streams = {
             name: BatchStream(
                 d, self.batch_size, t.seed + k, self.device, self.dist.rank, self.dist.world_size, name
@@ -152,6 +117,57 @@ class Trainer:
         self.tensorboard = tensorboard
         self._stop = threading.Event()
         self.stop_signal: int | None = None  # SIGINT or SIGTERM, once one asked the run to stop
+
+    def _setup_processes(self) -> None:
+        """Threads, device, the torchrun process group, and the batch per process."""
+        t = self.cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = resolve_device(t.device)
+        self.dist = dist_utils.init_from_env(self.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        if t.global_batch is not None:
+            if t.global_batch % self.dist.world_size:
+                raise ConfigError(
+                    f"train.global_batch={t.global_batch} does not split evenly over {self.dist.world_size} "
+                    f"processes; use a multiple of {self.dist.world_size}"
+                )
+            self.batch_size = t.global_batch // self.dist.world_size  # per process
+        else:
+            self.batch_size = t.batch_size
+        self.global_batch = self.batch_size * self.dist.world_size
+
+    def _load_data(self, recipe_class: type[Recipe], data: ImageData | dict[str, ImageData] | None) -> None:
+        """The recipe's data streams (given ones, e.g. in tests, or loaded as its config says)."""
+        cfg = self.cfg
+        if data is None:
+            data = recipe_class.load_data(cfg)
+        self.datasets = data if isinstance(data, dict) else {"main": data}
+        self.data = self.datasets["main"]
+        self._fit_batch_to_data()
+        cfg.data.channels = int(self.data.images.shape[1])  # resolved, so the run rebuilds from config.json
+        self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), self.data.num_classes)
+
+    def _build_recipe(self, recipe_class: type[Recipe]) -> None:
+        """The recipe's models and optimizers, on every rank alike, with the speed switches and EMA copies."""
+        t = self.cfg.train
+        torch.manual_seed(t.seed)  # weight init
+        # one noise stream on every rank; `Recipe.randn` hands each rank its slice of the global batch
+        noise = torch.Generator(self.device).manual_seed(t.seed)
+        self.recipe: Recipe = recipe_class(
+            self.cfg.model, self.info, self.device, noise, self.dist.rank, self.dist.world_size
+        )
+        self._maybe_sync_batchnorm()
+        dist_utils.broadcast_parameters(self.recipe.models.values(), self.dist)
+        self.channels_last = speed.use_channels_last(t.memory_format, self.device, recipe_class.channels_last)
+        if self.channels_last:
+            speed.to_channels_last(self.recipe.models.values())
+        self.amp_dtype = speed.autocast_dtype(t.precision, self.device, recipe_class.auto_bf16)
+        self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
+        self.compiled = t.compile and speed.compile_models(self.recipe.models.values(), self.device)
+        self.phases = self.recipe.phases()
+        self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.recipe.optimizers.items()}
 
     def _fit_batch_to_data(self) -> None:
         """A dataset smaller than one batch trains with the batch lowered to it (saved in config.json,
@@ -224,7 +240,10 @@ class Trainer:
         """Refuse a checkpoint whose config differs from this run's in anything that changes the result
         (an edited config.json): one line naming the keys, instead of a 'size mismatch' traceback."""
         where = state.get("_path", "the checkpoint")
-        saved, now = _flatten(state.get("config") or {}), _flatten(self.cfg.to_dict())
+        saved_raw = dict(state.get("config") or {})
+        if isinstance(saved_raw.get("model"), dict):  # a checkpoint written before the optimizer keys' rename
+            saved_raw["model"] = upgrade_model_keys(saved_raw["model"], type(self.cfg.model))
+        saved, now = _flatten(saved_raw), _flatten(self.cfg.to_dict())
         changed = [k for k in sorted(saved.keys() & now.keys()) if saved[k] != now[k]]
         changed = [k for k in changed if k not in CHANGEABLE_ON_RESUME and not k.startswith("train.health.")]
         if changed:
@@ -429,8 +448,27 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train to `cfg.train.steps`, resuming from the newest checkpoint in the run directory."""
         t = self.cfg.train
-        main = self.dist.is_main
         folder = self.run_dir / "checkpoints"
+        logger = self._start(folder)
+        evaluator = self._evaluator() if self.dist.is_main and t.eval_every else None
+        progress = TrainProgress(
+            t.steps,
+            self.step,
+            self.global_batch,
+            self.show_progress,
+            every=t.sample_every,
+            quiet=not self.dist.is_main,
+        )
+        with self._stop_on_signals():
+            try:
+                self._loop(folder, logger, evaluator, progress)
+            finally:
+                progress.close()
+        return self._finish(folder, logger)
+
+    def _start(self, folder: Path) -> RunLogger | None:
+        """Resume from the newest checkpoint (or write step 0's), save config.json, open the log."""
+        main = self.dist.is_main
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.clean_temp_files(folder)
@@ -447,61 +485,63 @@ class Trainer:
         logger = RunLogger(self.run_dir, self.tensorboard, resume_step=self.step) if main else None
         if logger is not None:
             logger.event(self.step, "started", **self.speed_settings())
-        evaluator = self._evaluator() if main and t.eval_every else None
-        progress = TrainProgress(
-            t.steps,
-            self.step,
-            self.global_batch,
-            self.show_progress,
-            every=t.sample_every,
-            quiet=not main,
-        )
+        return logger
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        """Ctrl-C and SIGTERM ask the loop to stop after the current step (main thread only)."""
         previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous[signum] = signal.signal(signum, self._request_stop)
-        sums: dict[str, float] = {}
-        count = 0
         try:
-            while self.step < t.steps and not self._stop.is_set():
-                try:
-                    logs = self.train_step()
-                except NonFiniteError as err:
-                    self.rollback(str(err), logger)
-                    sums, count = {}, 0
-                    continue
-                for k, v in logs.items():  # summed on the device: no sync until a log line
-                    sums[k] = sums.get(k, 0.0) + (v.detach().float() if torch.is_tensor(v) else float(v))
-                count += 1
-                losses = None
-                if self.step % t.log_every == 0 or self.step == t.steps:
-                    losses = {k: float(v) / count for k, v in sums.items()}
-                    if logger is not None:
-                        logger.log(
-                            self.step,
-                            {
-                                **losses,
-                                "lr_scale": self.lr_scale,
-                                "images_per_second": progress.images_per_second,
-                            },
-                        )
-                    sums, count = {}, 0
-                progress.update(self.step, losses)
-                if main and self.step % t.sample_every == 0:
-                    self.write_samples(self.run_dir / "samples" / f"step-{self.step:06d}.png")
-                if evaluator is not None and self.step % t.eval_every == 0:
-                    G = self.models_for_use()[self.recipe.generator_name]
-                    if evaluator(self.step, G, logger):  # improved on train.eval_metrics[0]
-                        ckpt.atomic_save(self.state_dict(), folder / "best.pt")
-                if self.step % t.checkpoint_every == 0:
-                    self.save_checkpoint()
+            yield
         finally:
-            progress.close()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        interrupted = self._stop.is_set() and self.step < t.steps
+
+    def _loop(self, folder: Path, logger: RunLogger | None, evaluator: Any, progress: TrainProgress) -> None:
+        """Steps until `train.steps` or a stop request; a non-finite step rolls back (health guard)."""
+        t = self.cfg.train
+        sums: dict[str, float] = {}
+        count = 0
+        while self.step < t.steps and not self._stop.is_set():
+            try:
+                logs = self.train_step()
+            except NonFiniteError as err:
+                self.rollback(str(err), logger)
+                sums, count = {}, 0
+                continue
+            for k, v in logs.items():  # summed on the device: no sync until a log line
+                sums[k] = sums.get(k, 0.0) + (v.detach().float() if torch.is_tensor(v) else float(v))
+            count += 1
+            losses = None
+            if self.step % t.log_every == 0 or self.step == t.steps:
+                losses = {k: float(v) / count for k, v in sums.items()}
+                if logger is not None:
+                    extra = {"lr_scale": self.lr_scale, "images_per_second": progress.images_per_second}
+                    logger.log(self.step, {**losses, **extra})
+                sums, count = {}, 0
+            progress.update(self.step, losses)
+            self._after_step(folder, logger, evaluator)
+
+    def _after_step(self, folder: Path, logger: RunLogger | None, evaluator: Any) -> None:
+        """What `train.sample_every`, `eval_every` and `checkpoint_every` ask for at this step."""
+        t = self.cfg.train
+        if self.dist.is_main and self.step % t.sample_every == 0:
+            self.write_samples(self.run_dir / "samples" / f"step-{self.step:06d}.png")
+        if evaluator is not None and self.step % t.eval_every == 0:
+            G = self.models_for_use()[self.recipe.generator_name]
+            if evaluator(self.step, G, logger):  # improved on train.eval_metrics[0]
+                ckpt.atomic_save(self.state_dict(), folder / "best.pt")
+        if self.step % t.checkpoint_every == 0:
+            self.save_checkpoint()
+
+    def _finish(self, folder: Path, logger: RunLogger | None) -> TrainResult:
+        """The last checkpoint; when the run completed, its held-out metrics, samples and bundle."""
+        interrupted = self._stop.is_set() and self.step < self.cfg.train.steps
         result = TrainResult(self.run_dir, self.step, interrupted)
-        if main:
+        if self.dist.is_main:
             if not ckpt.list_checkpoints(folder) or ckpt.list_checkpoints(folder)[-1][0] != self.step:
                 self.save_checkpoint()
             if not interrupted:

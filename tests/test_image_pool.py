@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganforge.errors import CheckpointError, ConfigError
-from ganforge.training.image_pool import ImagePool
+from ganforge.image_pool import ImagePool
 
 
 def images(values):
