@@ -61,6 +61,9 @@ class Pix2PixConfig:
     eval_features: str | None = None  # e.g. "effnet-lite0": held-out Fréchet distance too (slow on CPU)
     upsample: Literal["transpose", "resize"] = "transpose"  # resize: nearest 2x + conv, no checkerboard
     chroma: bool = False  # colorize: predict only Cb/Cr and keep the input's luminance exactly
+    chroma_scale: int = 1  # colorize with chroma: predict chroma at 1/chroma_scale resolution, upsampled
+    recon: Literal["l1", "l2"] = "l1"  # the reconstruction term weighted by l1_weight (l2: the mean's PSNR)
+    coarse_fill: bool = False  # inpaint: U-Net corrects a push-pull fill of the holes, keeps known pixels
     eval_size: int | None = (
         None  # data source photos: held-out photos scored whole at this size (None: data.size)
     )
@@ -84,6 +87,10 @@ class Pix2PixConfig:
             raise ConfigError("model.holdout must be >= 0 (0: no held-out images)")
         if self.chroma and self.task != "colorize":
             raise ConfigError(f"model.chroma=true is for model.task=colorize, not {self.task}")
+        if self.chroma_scale != 1 and not self.chroma:
+            raise ConfigError("model.chroma_scale needs model.chroma=true (a colorizer that predicts chroma)")
+        if self.coarse_fill and self.task != "inpaint":
+            raise ConfigError(f"model.coarse_fill=true is for model.task=inpaint, not {self.task}")
         if self.eval_size is not None and not 16 <= self.eval_size <= 4096:
             raise ConfigError(f"model.eval_size={self.eval_size} must lie in 16..4096 (or null: data.size)")
 
@@ -305,6 +312,10 @@ class Pix2PixRecipe(Recipe):
             g_kwargs["upsample"] = cfg.upsample
         if cfg.chroma:
             g_kwargs["chroma"] = True
+        if cfg.coarse_fill:
+            g_kwargs["coarse_fill"] = True
+        if cfg.chroma_scale != 1:
+            g_kwargs["chroma_scale"] = cfg.chroma_scale
         self.G = self.add_model(
             "G", ModelSpec("unet.G", {**g_kwargs, "norm": cfg.norm, "dropout": cfg.dropout})
         )
@@ -340,7 +351,7 @@ class Pix2PixRecipe(Recipe):
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         A, B, fake = self.kept_fakes(batch, lambda: self.fresh(batch))
         adversarial = self.loss.g_loss(self.D(torch.cat([A, fake], dim=1)))
-        l1 = (fake - B).abs().mean()
+        l1 = (fake - B).abs().mean() if self.config.recon == "l1" else (fake - B).square().mean()
         loss = adversarial + self.config.l1_weight * l1
         return loss, {"G_loss": loss.detach(), "G_adv": adversarial.detach(), "G_L1": l1.detach()}
 
