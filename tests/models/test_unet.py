@@ -124,3 +124,71 @@ def test_chroma_gain_is_fitted_by_least_squares_and_used_only_in_eval_mode():
     state = {k: v for k, v in G.state_dict().items() if k != "chroma_gain"}  # saved before the gain
     G.load_state_dict(state)
     assert float(G.chroma_gain) == 1.0
+
+
+def test_push_pull_fill_keeps_known_pixels_and_fills_holes_from_their_surroundings():
+    from ganforge.models.unet import push_pull_fill
+
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    known = torch.ones(1, 1, 16, 16)
+    known[..., 3:13, 2:12] = 0  # a 10x10 hole in a flat image: filled with exactly that color
+    assert torch.allclose(push_pull_fill(flat * known, known), flat, atol=1e-6)
+    # left half black, right half white, a hole across the border: each side's fill leans its way
+    image = torch.cat([torch.full((1, 1, 16, 8), -1.0), torch.full((1, 1, 16, 8), 1.0)], dim=-1)
+    known = torch.ones(1, 1, 16, 16)
+    known[..., 4:12, 4:12] = 0
+    filled = push_pull_fill(image * known, known)
+    assert torch.equal(filled * known, image * known)  # known pixels untouched
+    assert filled[0, 0, 8, 4] < -0.2 and filled[0, 0, 8, 11] > 0.2 and filled.abs().max() <= 1
+    torch.manual_seed(0)
+    noisy, sparse = torch.randn(2, 3, 37, 50), (torch.rand(2, 1, 37, 50) > 0.9).float()  # odd sizes
+    out = push_pull_fill(noisy, sparse)
+    assert out.isfinite().all() and torch.equal(out * sparse, noisy * sparse)
+    assert torch.equal(push_pull_fill(noisy, torch.zeros(2, 1, 37, 50)), torch.zeros(2, 3, 37, 50))
+
+
+def test_coarse_fill_unet_starts_from_the_smooth_fill_and_never_changes_known_pixels():
+    from ganforge.data.derived import apply_mask
+
+    torch.manual_seed(0)
+    G = UNetGenerator(4, 3, base_channels=8, depth=3, upsample="resize", coarse_fill=True).eval()
+    flat = torch.full((2, 3, 16, 16), 0.3)
+    holes = torch.zeros(2, 1, 16, 16)
+    holes[..., 4:12, 4:12] = 1
+    out = G(apply_mask(flat, holes))
+    assert out.shape == (2, 3, 16, 16)
+    assert torch.equal(out * (1 - holes), flat * (1 - holes))  # known pixels are pasted back exactly
+    assert (out - flat).abs().max() < 0.1  # untrained: close to the push-pull fill (here the flat color)
+    with pytest.raises(ConfigError, match="in_channels = out_channels \\+ 1"):
+        UNetGenerator(3, 3, coarse_fill=True)
+
+
+def test_low_resolution_chroma_is_smooth_and_keeps_the_luminance():
+    from ganforge.data.derived import luminance
+
+    torch.manual_seed(0)
+    G = UNetGenerator(1, 3, base_channels=8, depth=3, upsample="resize", chroma=True, chroma_scale=4).eval()
+    gray = torch.rand(1, 1, 32, 32) * 1.6 - 0.8
+    out = G(gray)
+    assert (luminance(out) - gray).abs().max() < 1e-5
+    G.chroma = False
+    chroma = G(gray)  # (1, 2, 32, 32), the bilinear upsampling of an 8x8 map: no pixel-level speckle
+    G.chroma = True
+    assert chroma.shape == (1, 2, 32, 32)
+    full = UNetGenerator(1, 3, base_channels=8, depth=3, upsample="resize", chroma=True).eval()
+    full.load_state_dict(G.state_dict())  # the same weights, chroma at full resolution
+    full.chroma = False
+    speckle = full(gray)
+
+    def roughness(x: torch.Tensor) -> float:
+        return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean())
+
+    assert roughness(chroma) < roughness(speckle) / 2, (roughness(chroma), roughness(speckle))
+    low = torch.nn.functional.avg_pool2d(speckle, 4)  # it is the block means of that, upsampled
+    assert torch.allclose(
+        torch.nn.functional.avg_pool2d(chroma, 4)[..., 1:-1, 1:-1], low[..., 1:-1, 1:-1], atol=0.05
+    )
+    with pytest.raises(ConfigError, match="power of 2"):
+        UNetGenerator(1, 3, depth=3, chroma=True, chroma_scale=3)
+    with pytest.raises(ConfigError, match="chroma U-Net"):
+        UNetGenerator(1, 3, depth=3, chroma_scale=2)

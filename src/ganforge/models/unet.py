@@ -23,6 +23,12 @@ Two options for photos:
   the input's luma Y plus that chroma, converted to RGB. The output's luminance is then the input's
   exactly: no tint where the input is gray is forced, and no texture is added to the light. Chroma
   that would leave the RGB cube is scaled down per pixel (which keeps Y) instead of clipped.
+- `coarse_fill=True` (inpainting, input = image + mask channel): the holes are first filled by a
+  push-pull pyramid (normalized averaging down to where every pixel is known, bilinear back up,
+  after the pull-push of Gortler et al. 1996, "The Lumigraph"), a smooth fill from the whole
+  surrounding context at any hole size; the U-Net reads that filled image and the mask and adds a
+  correction, and the known pixels are pasted back. Coarse-to-fine: the net only has to learn
+  what a smooth fill gets wrong, and large holes see context beyond its receptive field.
 """
 
 from __future__ import annotations
@@ -47,6 +53,24 @@ def _up_conv(c_in: int, c_out: int, upsample: str, bias: bool) -> list[nn.Module
 
 # RGB - Y per unit of (Cb, Cr), full-range BT.601 (JPEG): luma-weighted, each column sums to 0
 YCBCR_TO_RGB = ((0.0, 1.402), (-0.344136, -0.714136), (1.772, 0.0))
+
+
+def push_pull_fill(images: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Fill the unknown pixels of `images` (B, C, H, W) where `known` (B, 1, H, W) is 0: average the
+    known pixels down a 2x pyramid (each level's pixel is the mean of the known ones below it) until
+    nothing is missing, then fill each level's holes from the bilinearly upsampled level above.
+    Known pixels are returned unchanged; an image with no known pixel comes back as zeros."""
+    known = (known > 0).to(images.dtype)
+    if bool(known.all()):
+        return images
+    if max(images.shape[-2:]) <= 1:  # the top of the pyramid: a pixel with nothing known stays 0
+        return images * known
+    down = nn.functional.avg_pool2d
+    count = down(known, 2, ceil_mode=True)  # share of known pixels under each coarse pixel
+    coarse = down(images * known, 2, ceil_mode=True) / count.clamp(min=1e-8)
+    coarse = push_pull_fill(coarse, (count > 0).to(images.dtype))
+    up = nn.functional.interpolate(coarse, size=images.shape[-2:], mode="bilinear", align_corners=False)
+    return images * known + up * (1 - known)
 
 
 def with_luma(luma: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
@@ -86,6 +110,11 @@ class UNetGenerator(nn.Module):
         upsample: "transpose" (the paper: stride-2 4x4 transposed convolutions) or "resize"
             (nearest 2x + 3x3 convolution: no checkerboard).
         chroma: gray -> color that keeps the input's luminance; needs in_channels=1, out_channels=3.
+        chroma_scale: chroma is predicted at 1/chroma_scale of the resolution (the decoder's output
+            averaged over chroma_scale x chroma_scale blocks) and upsampled bilinearly: colour is
+            low-frequency, so this removes chroma speckle and tile seams without touching the light.
+        coarse_fill: inpainting (in_channels = out_channels + 1, the last a mask, +1 = hole): correct
+            a push-pull fill of the holes and keep the known pixels.
     """
 
     def __init__(
@@ -99,6 +128,8 @@ class UNetGenerator(nn.Module):
         dropout_layers: int = 3,
         upsample: str = "transpose",
         chroma: bool = False,
+        coarse_fill: bool = False,
+        chroma_scale: int = 1,
     ):
         super().__init__()
         if min(in_channels, out_channels, base_channels) < 1:
@@ -118,6 +149,17 @@ class UNetGenerator(nn.Module):
             raise ConfigError(
                 f"a chroma U-Net maps gray to RGB (1 -> 3 channels), got {in_channels} -> {out_channels}"
             )
+        if coarse_fill and in_channels != out_channels + 1:
+            raise ConfigError(
+                "a coarse_fill U-Net inpaints: it reads the image and a mask channel "
+                f"(in_channels = out_channels + 1), got {in_channels} -> {out_channels}"
+            )
+        if chroma_scale < 1 or chroma_scale & (chroma_scale - 1) or chroma_scale > 2**depth:
+            raise ConfigError(f"chroma_scale must be a power of 2 in 1..{2**depth}, got {chroma_scale}")
+        if chroma_scale > 1 and not chroma:
+            raise ConfigError("chroma_scale is for a chroma U-Net (chroma=True)")
+        self.coarse_fill = coarse_fill
+        self.chroma_scale = chroma_scale
         self.chroma = chroma
         if chroma:
             # eval-mode gain on the predicted chroma, fitted after training (`calibrate_chroma_gain`);
@@ -169,6 +211,10 @@ class UNetGenerator(nn.Module):
                 f"{self.multiple}, got {h}x{w}; pad the image (ganforge.pipelines.tiling.pad_to_multiple)"
             )
         luma = x
+        if self.coarse_fill:
+            known = (x[:, -1:] <= 0).to(x.dtype)  # the mask channel: +1 hole, -1 known
+            coarse = push_pull_fill(x[:, :-1], known)
+            x = torch.cat([coarse, x[:, -1:]], dim=1)
         skips = []
         for layer in self.down:
             x = layer(x)
@@ -176,6 +222,12 @@ class UNetGenerator(nn.Module):
         x = self.up[0](skips.pop())
         for layer in self.up[1:]:
             x = layer(torch.cat([x, skips.pop()], dim=1))  # (B, 2 * width, h, w)
+        if self.coarse_fill:
+            # the tanh output is a correction of the smooth fill; known pixels stay exactly as given
+            return coarse * known + (coarse + x).clamp(-1, 1) * (1 - known)
+        if self.chroma_scale > 1:  # (before the chroma check: calibrate_chroma_gain reads this raw chroma)
+            low = nn.functional.avg_pool2d(x, self.chroma_scale)
+            x = nn.functional.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
         if not self.chroma:
             return x
         return with_luma(luma, x if self.training else x * self.chroma_gain)
