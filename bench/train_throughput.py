@@ -5,6 +5,8 @@ bench/plain_loops.py) train on the same in-memory uint8 images at the same batch
 process, timed in interleaved trials (the median is reported):
 
 - plain eager: the textbook loop, float32, contiguous memory;
+- plain eager + bf16 autocast: the same loop with its step wrapped in `torch.autocast("cpu",
+  torch.bfloat16)`, what a user who knows autocast writes (a separate copy of the networks);
 - ganforge float32: the trainer with every speed switch off (train.precision=fp32,
   train.memory_format=contiguous), which shows what the trainer itself costs or saves;
 - ganforge default: the trainer with its defaults (precision and memory format "auto").
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -27,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from plain_loops import dcgan_plain, pix2pix_plain, stylegan_plain
+from feature_throughput import cpu_features
+from plain_loops import dcgan_plain, pix2pix_plain, stylegan_plain, with_bf16_autocast
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
@@ -154,6 +158,8 @@ def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -
     with contextlib.ExitStack() as stack:
         plain = make_plain(images, batch, make_config(batch))
         rows = [["plain eager (fp32)", plain, first_step(plain, args.warmup), "fp32", []]]
+        autocast = with_bf16_autocast(make_plain(images, batch, make_config(batch)))
+        rows.append(["plain eager + bf16 autocast", autocast, first_step(autocast, args.warmup), "bf16", []])
         for label, sets in variants:
             cfg = apply_overrides(make_config(batch), [f"train.device={args.device}", *sets])
             step, trainer = ganforge_step(cfg, images, stack)
@@ -173,6 +179,7 @@ def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -
         f"\n{name}: {size}x{size}, batch {batch}, median of {args.trials} interleaved trials of "
         f"{args.steps} steps after {args.warmup} warmup"
     )
+    print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     print(f"{'':50} {'images/s':>9} {'ratio':>6} {'GFLOP/step':>11} {'GFLOP/s':>8} {'MFU':>6}")
     for label, _, flops, precision, rates in rows:
         per_second = statistics.median(rates)
@@ -202,7 +209,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     peaks = {"fp32": gemm_peak(torch.float32), "bf16": gemm_peak(torch.bfloat16)}
     cpu = torch.backends.cpu.get_cpu_capability()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu {cpu}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu {cpu}, {cpu_features()}")
     print(
         f"peak (fastest square matmul here): fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, "
         f"bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s; MFU is against the peak of the precision used"

@@ -1,6 +1,8 @@
 """Feature extractors: the packaged EfficientNet-Lite0 classifies a cat as a cat, the FID network's
 naming is honest about its weights, and every extractor sees uint8 and float images alike."""
 
+import copy
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -107,3 +109,65 @@ def test_lenet_weights_file(tmp_path):
     assert features.shape == (4, 128) and logits.shape == (4, 10)
     with pytest.raises(DataError, match="does not exist"):
         get_extractor("digits-lenet", weights=str(tmp_path / "nope.safetensors"))
+
+
+def _fd_sets(n: int = 16) -> dict[str, torch.Tensor]:
+    """Three fixed 16x16 image sets that differ: uniform noise, a second draw of it, smooth ramps."""
+    g = torch.Generator().manual_seed(4)
+    noise = torch.randint(0, 256, (2, n, 3, 16, 16), generator=g, dtype=torch.uint8)
+    ramp = torch.linspace(0, 1, 16).view(1, 1, 1, 16) * torch.rand(n, 3, 16, 1, generator=g)
+    return {"noise": noise[0], "noise2": noise[1], "ramps": (ramp * 255).round().to(torch.uint8)}
+
+
+@pytest.mark.slow  # compiling EfficientNet-Lite0 takes ~10 CPU s (30+ s on a loaded machine)
+def test_compiled_channels_last_features_give_the_eager_contiguous_float32_fd(monkeypatch):
+    """The kept levers of FD-EffNetLite0: channels_last always, torch.compile (freezing) for large
+    extractions. Both give the contiguous eager float32 features to ~1e-5 and the FD to 1e-4."""
+    from ganforge.metrics.features import effnet
+    from ganforge.metrics.frechet import frechet_distance
+
+    net = get_extractor("effnet-lite0", precision="fp32")
+    assert net.net._conv_stem.weight.is_contiguous(memory_format=torch.channels_last)
+    plain = copy.deepcopy(net.net).to(memory_format=torch.contiguous_format)
+    sets = _fd_sets()
+    with torch.no_grad():
+        expected = {k: plain.pooled(net.normalize(net.prepare(v)).contiguous()) for k, v in sets.items()}
+    monkeypatch.setattr(effnet, "COMPILE_MIN_IMAGES", 16)  # compile here, for one batch shape of 8
+    fast = {k: net.extract(v.split(8), total=len(v))[0] for k, v in sets.items()}
+    assert net._compiled is not None and net._compiled_shape == (8, 3, 224, 224) and not net._compile_failed
+    for k in sets:
+        assert torch.allclose(fast[k], expected[k], rtol=1e-4, atol=1e-5), k
+    for a, b in (("noise", "noise2"), ("noise", "ramps")):
+        exact, got = frechet_distance(expected[a], expected[b]), frechet_distance(fast[a], fast[b])
+        assert exact > 1 and abs(got / exact - 1) < 1e-4, (a, b, exact, got)
+
+
+def test_bf16_features_are_opt_in_and_within_the_stated_tolerance():
+    """bf16 (GANFORGE_FEATURE_PRECISION=bf16) is not a default: with the ImageNet weights its FD
+    moves by up to ~3% (README "Speed"); this holds it to 5% and the features to 15% (median)."""
+    from ganforge.metrics.frechet import frechet_distance
+
+    fp32 = get_extractor("effnet-lite0", precision="fp32")
+    bf16 = get_extractor("effnet-lite0", precision="bf16")
+    assert (fp32.numerics, bf16.numerics) == ("fp32", "bf16") and fp32 is not bf16
+    assert bf16.describe()["numerics"] == "bf16" and get_extractor("effnet-lite0").numerics == "fp32"
+    sets = {name: (fp32.features(v), bf16.features(v)) for name, v in _fd_sets().items()}
+    for exact, fast in sets.values():
+        error = (fast - exact).norm(dim=1) / exact.norm(dim=1)
+        assert error.median() < 0.15, error
+    for a, b in (("noise", "noise2"), ("noise", "ramps")):
+        exact, fast = frechet_distance(sets[a][0], sets[b][0]), frechet_distance(sets[a][1], sets[b][1])
+        assert exact > 1 and abs(fast / exact - 1) < 0.05, (a, b, exact, fast)
+
+
+def test_feature_precision_is_checked_and_recorded(monkeypatch):
+    from ganforge.errors import ConfigError
+    from ganforge.metrics.features import feature_numerics
+
+    assert feature_numerics("inception", "bf16") == "fp32"  # FID stays float32
+    assert feature_numerics("effnet-lite0") == "fp32"
+    monkeypatch.setenv("GANFORGE_FEATURE_PRECISION", "bf16")
+    assert feature_numerics("effnet-lite0") == "bf16"
+    monkeypatch.setenv("GANFORGE_FEATURE_PRECISION", "fast")
+    with pytest.raises(ConfigError, match=r"\$GANFORGE_FEATURE_PRECISION 'fast' is not one of fp32, bf16"):
+        feature_numerics("effnet-lite0")

@@ -100,6 +100,7 @@ def reference_features(
         "extractor": extractor.name,
         "weights_sha256": extractor.weights_sha256,
         "resize": extractor.resize_method,
+        **_numerics_key(extractor),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     label = Path(source).name if is_folder else source
@@ -137,6 +138,12 @@ def reference_features(
     return Reference(features, stats, info, path if cacheable else None)
 
 
+def _numerics_key(extractor: FeatureExtractor) -> dict[str, str]:
+    """Features computed in bf16 differ a little from float32 ones, so they are cached apart;
+    float32 keys stay as they were (caches written before the bf16 path remain valid)."""
+    return {} if extractor.numerics == "fp32" else {"numerics": extractor.numerics}
+
+
 def _metadata(path: Path) -> dict[str, str]:
     from safetensors import safe_open
 
@@ -163,6 +170,7 @@ def reference_from_images(
         "extractor": extractor.name,
         "weights_sha256": extractor.weights_sha256,
         "resize": extractor.resize_method,
+        **_numerics_key(extractor),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(label).name)[:40] or "data"

@@ -39,6 +39,10 @@ class FeatureExtractor(nn.Module):
     num_classes: int = 0  # 0 when the network has no classifier
     class_names: list[str] | None = None
     resize_method: str = RESIZE_METHOD
+    # "fp32", or "bf16" where the extractor is registered with bf16_ok=True and get_extractor was
+    # asked for it; recorded in describe() and in the reference-statistics cache key (bf16 features
+    # differ by a few percent)
+    numerics: str = "fp32"
 
     def __init__(self, weights_sha256: str | None, weights_source: str):
         super().__init__()
@@ -65,12 +69,13 @@ class FeatureExtractor(nn.Module):
         Quantizing first means a generated image and the PNG written from it give the same features.
         """
         images = to_uint8(images).to(self.device)
-        if images.shape[1] == 1 and self.channels == 3:
-            images = images.expand(-1, 3, -1, -1)
-        elif images.shape[1] == 3 and self.channels == 1:
+        if images.shape[1] == 3 and self.channels == 1:
             weights = torch.tensor([0.299, 0.587, 0.114], device=images.device).view(1, 3, 1, 1)
             images = (images.float() * weights).sum(1, keepdim=True).round().to(torch.uint8)  # (B, 1, H, W)
-        return resize_uint8(images, self.input_size)
+        resized = resize_uint8(images, self.input_size)
+        if resized.shape[1] == 1 and self.channels == 3:  # gray: resize one channel, not three copies
+            resized = resized.expand(-1, 3, -1, -1)
+        return resized
 
     @torch.no_grad()
     def extract(
@@ -118,6 +123,7 @@ class FeatureExtractor(nn.Module):
             "input_size": self.input_size,
             "feature_dim": self.feature_dim,
             "resize": self.resize_method,
+            "numerics": self.numerics,
         }
 
 
