@@ -78,6 +78,12 @@ class MLPGANConfig(AdversarialConfig):
             raise ConfigError("model.dropout must lie in [0, 1)")
 
 
+def _half(n: int) -> int:
+    """Where a batch of n splits into the two halves that the mode-seeking term pairs (the first is
+    the larger when n is odd; its last image then has no partner)."""
+    return (n + 1) // 2
+
+
 class AdversarialRecipe(Recipe):
     capabilities = Capabilities(task="generate", latent_spaces=("z",), label="image generator")
     """Shared training logic of `gan` and `dcgan`; subclasses only say which networks to build."""
@@ -114,8 +120,14 @@ class AdversarialRecipe(Recipe):
         return self.randn(n, self.config.z_dim)
 
     def draw_labels(self, batch: Batch) -> torch.Tensor | None:
-        # Fake images take the batch's own labels, so D sees the data's class balance.
-        return batch.labels if self.G.num_classes else None
+        # Fake images take the batch's own labels, so D sees the data's class balance. With the
+        # mode-seeking term the second half repeats the first half's labels: image i and image i + h
+        # are then a same-label pair for that term, and G runs once per step instead of twice.
+        if not self.G.num_classes:
+            return None
+        if self.config.mode_seeking > 0:
+            return batch.labels[: _half(len(batch.labels))].repeat(2)[: len(batch.labels)]
+        return batch.labels
 
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         labels = self.draw_labels(batch)
@@ -129,7 +141,7 @@ class AdversarialRecipe(Recipe):
                 fake = self.G(z, labels)
         real = self.augment(batch.real, self.generator)
         fake = self.augment(fake, self.generator)
-        real_logits = self.D(real, labels)
+        real_logits = self.D(real, batch.labels if labels is not None else None)
         fake_logits = self.D(fake, labels)
         loss = self.loss.d_loss(real_logits, fake_logits)
         self.augment.observe(real_logits)
@@ -140,7 +152,8 @@ class AdversarialRecipe(Recipe):
             **self.augment.logs(),
         }
         if self.config.gp_weight > 0:
-            gp = gradient_penalty(self.D, real, fake, labels, generator=self.generator)
+            real_labels = batch.labels if labels is not None else None  # fakes' may be paired
+            gp = gradient_penalty(self.D, real, fake, real_labels, generator=self.generator)
             loss = loss + self.config.gp_weight * gp
             logs["D_gp"] = gp.detach()
         return loss, logs
@@ -157,10 +170,12 @@ class AdversarialRecipe(Recipe):
         logs = {"G_loss": loss.detach()}
         if self.config.mode_seeking > 0:
             # Mao et al. 2019: the ratio of image distance to latent distance for pairs with the same
-            # labels; its inverse is minimized, so images that ignore z cost the most
-            z2 = self.draw_z(z.shape[0])
-            fake2 = self.G(z2, labels)
-            ratio = (fake - fake2).abs().mean() / (z - z2).abs().mean()
+            # labels; its inverse is minimized, so images that ignore z cost the most. The pairs are
+            # the batch's two halves (draw_labels gives them the same labels), not a second G pass:
+            # the same term for 1.0x the CPU per step instead of 1.7x
+            h = _half(z.shape[0])
+            m = z.shape[0] - h
+            ratio = (fake[:m] - fake[h:]).abs().mean() / (z[:m] - z[h:]).abs().mean()
             loss = loss + self.config.mode_seeking / (ratio + 1e-5)
             logs["G_ms_ratio"] = ratio.detach()
         return loss, logs
