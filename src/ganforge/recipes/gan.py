@@ -36,7 +36,7 @@ class AdversarialConfig:
     # otherwise learns one image per class (cdcgan-mnist's sevens: pixel spread 0.017 across seeds)
     mode_seeking: float = 0.0
     # the last fraction of the steps over which both learning rates fall linearly to 0 (0: constant)
-    lr_decay: float = 0.0
+    anneal: float = 0.0
 
     def validate(self) -> None:
         if self.z_dim < 1:
@@ -49,9 +49,9 @@ class AdversarialConfig:
             raise ConfigError("model.gp_weight must be >= 0")
         if self.mode_seeking < 0:
             raise ConfigError("model.mode_seeking must be >= 0 (0 turns it off; 1 is Mao et al.'s weight)")
-        if not 0.0 <= self.lr_decay <= 1.0:
+        if not 0.0 <= self.anneal <= 1.0:
             raise ConfigError(
-                f"model.lr_decay={self.lr_decay} must lie in [0, 1]: the fraction of the steps at the end "
+                f"model.anneal={self.anneal} must lie in [0, 1]: the fraction of the steps at the end "
                 "over which the learning rates fall to 0 (0 keeps them constant)"
             )
         if not all(0.0 <= b < 1.0 for b in self.betas):
@@ -124,8 +124,8 @@ class AdversarialRecipe(Recipe):
         self._g_runs = step % self.config.d_steps == 0
 
     def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
-        """1, then a linear fall to 0 over the last `lr_decay` of the steps."""
-        decay_steps = self.config.lr_decay * total_steps
+        """1, then a linear fall to 0 over the last `anneal` of the steps."""
+        decay_steps = self.config.anneal * total_steps
         if decay_steps <= 0:
             return 1.0
         return min(1.0, max(0.0, (total_steps - step) / decay_steps))
