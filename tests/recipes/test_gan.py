@@ -21,15 +21,28 @@ def test_mode_seeking_adds_the_inverse_image_to_latent_distance_ratio(tmp_path):
     recipe.G.eval()  # no BatchNorm statistics move between the two computations
     state = recipe.generator.get_state()
     loss, logs = recipe.g_main(batch)
-    # by hand, from the same noise: z, then z2, both with the batch's labels
+    # by hand, from the same noise: one batch whose halves share labels (0 1 2 3 0 1 2 3), paired
     recipe.generator.set_state(state)
     with torch.no_grad():
-        z, z2 = recipe.draw_z(8), recipe.draw_z(8)
-        fake, fake2 = recipe.G(z, batch.labels), recipe.G(z2, batch.labels)
-        ratio = (fake - fake2).abs().mean() / (z - z2).abs().mean()
-        adversarial = recipe.loss.g_loss(recipe.D(fake, batch.labels))
+        z, labels = recipe.draw_z(8), torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+        fake = recipe.G(z, labels)
+        ratio = (fake[:4] - fake[4:]).abs().mean() / (z[:4] - z[4:]).abs().mean()
+        adversarial = recipe.loss.g_loss(recipe.D(fake, labels))
     assert float(logs["G_ms_ratio"]) == pytest.approx(float(ratio), rel=1e-5)
     assert float(loss.detach()) == pytest.approx(float(adversarial + 2.0 / (ratio + 1e-5)), rel=1e-5)
+
+
+def test_mode_seeking_pairs_the_batch_halves_by_label_and_d_sees_real_labels(tmp_path):
+    recipe = trainer(tmp_path, mode_seeking=1.0).recipe
+    batch = Batch(real=torch.zeros(7, 1, 8, 8), labels=torch.tensor([3, 1, 2, 0, 1, 2, 3]))
+    # odd batch: the first half is the larger, and its last image has no partner
+    assert recipe.draw_labels(batch).tolist() == [3, 1, 2, 0, 3, 1, 2]
+    seen = []
+    recipe.D.register_forward_hook(lambda module, args, out: seen.append(args[1].tolist()))
+    recipe.d_main(batch)
+    assert seen == [[3, 1, 2, 0, 1, 2, 3], [3, 1, 2, 0, 3, 1, 2]]  # real with its own labels, then fakes
+    off = trainer(tmp_path / "off").recipe
+    assert torch.equal(off.draw_labels(batch), batch.labels)  # without the term fakes copy the batch
 
 
 def test_mode_seeking_logs_its_ratio_in_training_and_is_off_by_default(tmp_path):
@@ -50,3 +63,16 @@ def test_a_generator_that_ignores_z_pays_the_most(tmp_path):
     batch = Batch(real=torch.zeros(8, 1, 8, 8), labels=torch.arange(8) % 4)
     loss, logs = recipe.g_main(batch)
     assert float(logs["G_ms_ratio"]) < 1e-6 and float(loss) > 1e4
+
+
+def test_anneal_holds_the_rates_then_falls_linearly_to_zero(tmp_path):
+    recipe = trainer(tmp_path, anneal=0.25).recipe
+    factors = [recipe.lr_factor("G", step, 100) for step in (0, 74, 75, 76, 90, 99)]
+    assert factors == pytest.approx([1.0, 1.0, 1.0, 0.96, 0.4, 0.04])
+    assert recipe.lr_factor("D", 90, 100) == pytest.approx(0.4)  # both players alike
+    assert trainer(tmp_path / "off").recipe.lr_factor("G", 99, 100) == 1.0  # off by default
+
+
+def test_anneal_must_be_a_fraction():
+    with pytest.raises(ConfigError, match=r"model.anneal=1.5 must lie in \[0, 1\]"):
+        tiny_config(anneal=1.5)

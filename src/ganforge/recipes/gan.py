@@ -29,13 +29,12 @@ class AdversarialConfig(OptimConfig):
     loss: Literal["ns", "hinge", "lsgan", "wgan"] = "ns"  # ns: non-saturating (Goodfellow 2014)
     gp_weight: float = 0.0  # gradient penalty weight; 10 with loss=wgan gives WGAN-GP
     spectral_norm: bool = False  # spectral norm on D's layers (Miyato et al. 2018)
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN
     d_steps: int = 1  # discriminator updates per generator update (5 for WGAN-GP)
     # mode-seeking term (Mao et al. 2019): G is rewarded for images that move with z. Conditional G
     # otherwise learns one image per class (cdcgan-mnist's sevens: pixel spread 0.017 across seeds)
     mode_seeking: float = 0.0
+    # the last fraction of the steps over which both learning rates fall linearly to 0 (0: constant)
+    anneal: float = 0.0
 
     def validate(self) -> None:
         if self.z_dim < 1:
@@ -46,6 +45,11 @@ class AdversarialConfig(OptimConfig):
             raise ConfigError("model.gp_weight must be >= 0")
         if self.mode_seeking < 0:
             raise ConfigError("model.mode_seeking must be >= 0 (0 turns it off; 1 is Mao et al.'s weight)")
+        if not 0.0 <= self.anneal <= 1.0:
+            raise ConfigError(
+                f"model.anneal={self.anneal} must lie in [0, 1]: the fraction of the steps at the end "
+                "over which the learning rates fall to 0 (0 keeps them constant)"
+            )
 
 
 @dataclass
@@ -73,6 +77,12 @@ class MLPGANConfig(AdversarialConfig):
             raise ConfigError("model.hidden and model.layers must be at least 1")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError("model.dropout must lie in [0, 1)")
+
+
+def _half(n: int) -> int:
+    """Where a batch of n splits into the two halves that the mode-seeking term pairs (the first is
+    the larger when n is odd; its last image then has no partner)."""
+    return (n + 1) // 2
 
 
 class AdversarialRecipe(Recipe):
@@ -107,12 +117,25 @@ class AdversarialRecipe(Recipe):
     def begin_step(self, step: int, total_steps: int) -> None:
         self._g_runs = step % self.config.d_steps == 0
 
+    def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
+        """1, then a linear fall to 0 over the last `anneal` of the steps."""
+        decay_steps = self.config.anneal * total_steps
+        if decay_steps <= 0:
+            return 1.0
+        return min(1.0, max(0.0, (total_steps - step) / decay_steps))
+
     def draw_z(self, n: int) -> torch.Tensor:
         return self.randn(n, self.config.z_dim)
 
     def draw_labels(self, batch: Batch) -> torch.Tensor | None:
-        # Fake images take the batch's own labels, so D sees the data's class balance.
-        return batch.labels if self.G.num_classes else None
+        # Fake images take the batch's own labels, so D sees the data's class balance. With the
+        # mode-seeking term the second half repeats the first half's labels: image i and image i + h
+        # are then a same-label pair for that term, and G runs once per step instead of twice.
+        if not self.G.num_classes:
+            return None
+        if self.config.mode_seeking > 0:
+            return batch.labels[: _half(len(batch.labels))].repeat(2)[: len(batch.labels)]
+        return batch.labels
 
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         labels = self.draw_labels(batch)
@@ -126,7 +149,7 @@ class AdversarialRecipe(Recipe):
                 fake = self.G(z, labels)
         real = self.augment(batch.real, self.generator)
         fake = self.augment(fake, self.generator)
-        real_logits = self.D(real, labels)
+        real_logits = self.D(real, batch.labels if labels is not None else None)
         fake_logits = self.D(fake, labels)
         loss = self.loss.d_loss(real_logits, fake_logits)
         self.augment.observe(real_logits)
@@ -137,7 +160,8 @@ class AdversarialRecipe(Recipe):
             **self.augment.logs(),
         }
         if self.config.gp_weight > 0:
-            gp = gradient_penalty(self.D, real, fake, labels, generator=self.generator)
+            real_labels = batch.labels if labels is not None else None  # fakes' may be paired
+            gp = gradient_penalty(self.D, real, fake, real_labels, generator=self.generator)
             loss = loss + self.config.gp_weight * gp
             logs["D_gp"] = gp.detach()
         return loss, logs
@@ -154,10 +178,12 @@ class AdversarialRecipe(Recipe):
         logs = {"G_loss": loss.detach()}
         if self.config.mode_seeking > 0:
             # Mao et al. 2019: the ratio of image distance to latent distance for pairs with the same
-            # labels; its inverse is minimized, so images that ignore z cost the most
-            z2 = self.draw_z(z.shape[0])
-            fake2 = self.G(z2, labels)
-            ratio = (fake - fake2).abs().mean() / (z - z2).abs().mean()
+            # labels; its inverse is minimized, so images that ignore z cost the most. The pairs are
+            # the batch's two halves (draw_labels gives them the same labels), not a second G pass:
+            # the same term for 1.0x the CPU per step instead of 1.7x
+            h = _half(z.shape[0])
+            m = z.shape[0] - h
+            ratio = (fake[:m] - fake[h:]).abs().mean() / (z[:m] - z[h:]).abs().mean()
             loss = loss + self.config.mode_seeking / (ratio + 1e-5)
             logs["G_ms_ratio"] = ratio.detach()
         return loss, logs
