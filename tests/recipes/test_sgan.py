@@ -20,6 +20,7 @@ from ganforge.recipes.sgan import (
     SGANRecipe,
     accuracy,
     augment_images,
+    class_entropy,
     feature_matching_loss,
     generator_ns_loss,
     held_out_accuracy,
@@ -300,3 +301,16 @@ def test_augmented_training_with_a_conv_classifier_and_an_mlp_generator(tmp_path
     assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
     # steps 0-1 at the full rate, then linear decay: the last step (3) ran at (4 - 3) / (4 - 2) of it
     assert trainer.recipe.optimizers["C"].param_groups[0]["lr"] == pytest.approx(cfg.model.lr_c * 1 / 2)
+
+
+def test_class_entropy_reads_the_real_classes_only(tmp_path):
+    even = torch.tensor([[0.0, 0.0, 0.0, 9.0]])  # K = 3 even, the fake logit ignored
+    assert class_entropy(even).item() == pytest.approx(math.log(3))
+    sure = torch.tensor([[50.0, 0.0, 0.0, 0.0]])
+    assert class_entropy(sure).item() == pytest.approx(0.0, abs=1e-6)
+    assert class_entropy(torch.cat([even, sure])).item() == pytest.approx(math.log(3) / 2)
+    with pytest.raises(ConfigError, match="model.entropy_weight=-1.0 must be >= 0"):
+        digits_config(entropy_weight=-1.0)
+    trainer = make(digits_config(steps=1, entropy_weight=1.0), tmp_path / "run")
+    logs = trainer.train_step()
+    assert logs["C_loss"] > logs["C_sup"] + logs["C_unsup"]  # the entropy term adds to the loss

@@ -48,6 +48,9 @@ class SGANConfig:
     g_loss: Literal["feature_matching", "ns"] = "feature_matching"  # Salimans et al. 2016 / Odena 2016
     fake_logit: Literal["zero", "learned"] = "zero"  # fixed 0 (Salimans) or a learned K+1-th output (Odena)
     unsup_weight: float = 1.0  # weight of the unsupervised (real vs fake) loss against the supervised one
+    # weight of the class entropy of C's prediction on unlabeled images, minimized (Grandvalet & Bengio
+    # 2005; Dai et al. 2017 add it to the feature-matching GAN): confident calls on unlabeled data
+    entropy_weight: float = 0.0
     # mlp: sgan.G_mlp + sgan.C_mlp (fast on CPU); conv: dcgan.G + sgan.C (sizes 8, 16, 32, ...);
     # conv_c: sgan.G_mlp + sgan.C (a convolutional classifier at any size, e.g. 28)
     arch: Literal["mlp", "conv", "conv_c"] = "mlp"
@@ -84,6 +87,8 @@ class SGANConfig:
             raise ConfigError("model.z_dim, g_width, c_width, g_layers, c_layers and eval_batch must be >= 1")
         if self.lr_g <= 0 or self.lr_c <= 0 or self.unsup_weight < 0:
             raise ConfigError("model.lr_g and model.lr_c must be positive and model.unsup_weight >= 0")
+        if self.entropy_weight < 0:
+            raise ConfigError(f"model.entropy_weight={self.entropy_weight} must be >= 0 (0 turns it off)")
         if not 0.0 <= self.dropout < 1.0 or self.input_noise < 0 or self.hidden_noise < 0:
             raise ConfigError(
                 "model.dropout must lie in [0, 1) and model.input_noise and model.hidden_noise be >= 0"
@@ -133,6 +138,12 @@ def unsupervised_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> t
     """-log p(real | x) on unlabeled real images and -log p(fake | x) on generated ones, each half
     averaged over its batch and the halves averaged; p(real | x) = sigmoid(log Z - l_fake)."""
     return 0.5 * (F.softplus(-real_logit(real_logits)).mean() + F.softplus(real_logit(fake_logits)).mean())
+
+
+def class_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy of p(y | x, real) over the K real classes (fake logit last), in nats."""
+    log_p = F.log_softmax(logits[:, :-1], dim=1)
+    return -(log_p.exp() * log_p).sum(1).mean()
 
 
 def generator_ns_loss(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -264,6 +275,8 @@ class SGANRecipe(Recipe):
         sup = supervised_loss(logits_l, labeled.labels)
         unsup = unsupervised_loss(logits_u, logits_f)
         loss = sup + self.config.unsup_weight * unsup
+        if self.config.entropy_weight:
+            loss = loss + self.config.entropy_weight * class_entropy(logits_u)
         logs = {
             "C_loss": loss.detach(),
             "C_sup": sup.detach(),
