@@ -225,6 +225,10 @@ def test_presets():
     assert (mnist.model.weight_norm, mnist.model.hidden_noise, mnist.model.dropout) == (True, 0.5, 0.0)
     assert fashion.model.hidden_noise == 0.5 and mnist.train.steps == fashion.train.steps == 10_000
     assert (mnist.model.input_noise, fashion.model.input_noise) == (0.6, 0.3)
+    # flips suit clothes, not digits; the decay and the entropy term are measured on Fashion-MNIST only
+    assert (mnist.model.augment, fashion.model.augment) == ("none", "flip_shift")
+    assert (mnist.model.lr_decay_start, fashion.model.lr_decay_start) == (1.0, 0.5)
+    assert (mnist.model.entropy_weight, fashion.model.entropy_weight) == (0.0, 1.0)
 
 
 def test_hidden_noise_perturbs_only_training_passes_and_only_when_asked():

@@ -371,5 +371,11 @@ def sgan_fashion() -> RunConfig:
     cfg = sgan_mnist()
     cfg.name = "sgan-fashion"
     cfg.data.source = "fashion-mnist"
-    cfg.model.input_noise = 0.3  # measured so (README); 0.6 is not tried on Fashion-MNIST yet
+    cfg.model.input_noise = 0.3  # 0.6: 69.8% against 70.4% at 1,000 steps (README)
+    # measured at 1,000 steps with 100 labels (README, one thread): flips and 2-pixel shifts of the
+    # labeled images with the rates decaying over the second half 70.4%, and with the class entropy
+    # of unlabeled images minimized 71.3%; at 3,000 steps the decay added 0.5 points (72.3 -> 72.7%)
+    cfg.model.augment = "flip_shift"  # clothes mirror; digits do not (sgan-mnist keeps "none")
+    cfg.model.lr_decay_start = 0.5
+    cfg.model.entropy_weight = 1.0
     return cfg
