@@ -343,7 +343,8 @@ def sgan_mnist() -> RunConfig:
         name="sgan-mnist",
         recipe="sgan",
         data=DataConfig(source="mnist-5k", size=28),
-        # ~50 CPU-ms a step with --baseline on one thread: 10,000 steps fit the 10 CPU-minute budget
+        # ~45 CPU-ms a step with --baseline on one thread: 10,000 steps took 7.3 CPU-minutes and gave
+        # 96.0% against the baseline's 69.7% (bench/quality_emoji_sgan.py, 2026-12-04, README)
         train=TrainConfig(
             steps=10_000, batch_size=64, ema_decay=0.99, sample_every=2000, checkpoint_every=2000
         ),
