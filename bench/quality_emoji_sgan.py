@@ -108,7 +108,12 @@ def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> d
 def score_sgan(preset: str, target: float) -> Callable[[int, bool], dict[str, Any]]:
     def score(threads: int, quick: bool) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix=f"quality-{preset}-") as root:
-            _, cpu, steps, metrics = train(preset, threads, Path(root), quick, **{"model.baseline": True})
+            run, cpu, steps, metrics = train(preset, threads, Path(root), quick, **{"model.baseline": True})
+            grids = sorted((run / "samples").glob("step-*.png"))
+            kept = GRIDS / f"{preset}.png"  # the run folder goes away: keep G's last grid to look at
+            if grids:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(grids[-1], kept)
         acc, base = metrics["test_accuracy"], metrics["baseline_test_accuracy"]
         passed = acc >= target and acc - base >= 0.10 and cpu <= 10 * 60
         if preset == "sgan-fashion":  # its target is the accuracy alone
@@ -122,7 +127,8 @@ def score_sgan(preset: str, target: float) -> Callable[[int, bool], dict[str, An
             "baseline": {"test accuracy (supervised only)": base},
             "verdict": "n/a" if quick else ("pass" if passed else "fail"),
             "notes": f"{int(metrics['labeled_images'])} labels, {int(metrics['test_images'])} test images "
-            "never trained on; CPU time includes the baseline trained in the same process",
+            "never trained on; CPU time includes the baseline trained in the same process; "
+            f"G's last grid: {kept}",
         }
 
     return score

@@ -237,5 +237,6 @@ def test_presets():
     m = cfg["model"]
     assert (m["data_a"], m["data_b"], m["encoder"]) == ("printed-digits", "mnist-5k", "pretrain")
     assert (m["alpha_const"], m["beta_tid"], m["gamma_tv"]) == (15.0, 15.0, 0.0)  # the paper's digit setting
+    assert cfg["train"]["steps"] == 2000  # inside bench/quality_dtn.py's 6 CPU-minutes
     result = runner.invoke(app, ["train", "--preset", "dtn", "--data-a", "x", "--data-b", "y", "--dry-run"])
     assert json.loads(result.stdout)["model"]["data_b"] == "y"

@@ -19,6 +19,8 @@ from ganforge.recipes.sgan import (
     SGANConfig,
     SGANRecipe,
     accuracy,
+    augment_images,
+    class_entropy,
     feature_matching_loss,
     generator_ns_loss,
     held_out_accuracy,
@@ -223,6 +225,10 @@ def test_presets():
     assert (mnist.model.weight_norm, mnist.model.hidden_noise, mnist.model.dropout) == (True, 0.5, 0.0)
     assert fashion.model.hidden_noise == 0.5 and mnist.train.steps == fashion.train.steps == 10_000
     assert (mnist.model.input_noise, fashion.model.input_noise) == (0.6, 0.3)
+    # flips suit clothes, not digits; the decay and the entropy term are measured on Fashion-MNIST only
+    assert (mnist.model.augment, fashion.model.augment) == ("none", "flip_shift")
+    assert (mnist.model.lr_decay_start, fashion.model.lr_decay_start) == (1.0, 0.5)
+    assert (mnist.model.entropy_weight, fashion.model.entropy_weight) == (0.0, 1.0)
 
 
 def test_hidden_noise_perturbs_only_training_passes_and_only_when_asked():
@@ -251,3 +257,64 @@ def test_hidden_noise_perturbs_only_training_passes_and_only_when_asked():
     assert "hidden_noise" not in SGANRecipe.classifier_spec(recipe).kwargs
     recipe.config.hidden_noise = 0.5
     assert SGANRecipe.classifier_spec(recipe).kwargs["hidden_noise"] == 0.5
+
+
+def test_augment_shifts_each_image_by_whole_pixels_filling_with_background():
+    images = torch.full((64, 1, 7, 7), -1.0)
+    images[:, 0, 3, 3] = 1.0  # one lit pixel in the middle of each image
+    moved = augment_images(images, torch.Generator().manual_seed(0), shift=2, flip=False)
+    assert moved.shape == images.shape and set(moved.unique().tolist()) == {-1.0, 1.0}
+    where = (moved[:, 0] == 1.0).nonzero()  # (64, 3): image, row, column
+    assert where[:, 0].tolist() == list(range(64))  # every pixel is kept (the shift fits the border)
+    dy, dx = where[:, 1] - 3, where[:, 2] - 3
+    assert dy.abs().max() == dx.abs().max() == 2 and len(set(zip(dy.tolist(), dx.tolist(), strict=True))) > 15
+    again = augment_images(images, torch.Generator().manual_seed(0), shift=2, flip=False)
+    assert torch.equal(moved, again)  # every draw comes from the generator
+    assert torch.equal(augment_images(images, torch.Generator(), shift=0, flip=False), images)
+
+
+def test_augment_flips_about_half_left_to_right():
+    images = torch.full((200, 1, 4, 4), -1.0)
+    images[:, 0, :, 0] = 1.0  # a bar on the left
+    flipped = augment_images(images, torch.Generator().manual_seed(1), shift=0, flip=True)
+    right = flipped[:, 0, :, 3].eq(1.0).all(1)
+    assert torch.equal(flipped[right], images[right].flip(3)) and torch.equal(flipped[~right], images[~right])
+    assert 70 < int(right.sum()) < 130
+
+
+def test_lr_decays_linearly_to_zero_after_its_start():
+    recipe = SimpleNamespace(config=SGANConfig(lr_decay_start=0.6))
+    factor = [SGANRecipe.lr_factor(recipe, "C", step, 100) for step in (0, 59, 60, 80, 99, 100)]
+    assert factor == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.025, 0.0])
+    recipe.config.lr_decay_start = 1.0  # the default: constant
+    assert SGANRecipe.lr_factor(recipe, "G", 99, 100) == 1.0
+    with pytest.raises(ConfigError, match=r"model.lr_decay_start=1.5 must lie in \[0, 1\]"):
+        digits_config(lr_decay_start=1.5)
+    with pytest.raises(ConfigError, match="model.augment='rotate' is not one of none, shift, flip_shift"):
+        digits_config(augment="rotate")
+    with pytest.raises(ConfigError, match="model.shift=-1 must be >= 0 pixels"):
+        digits_config(shift=-1)
+
+
+def test_augmented_training_with_a_conv_classifier_and_an_mlp_generator(tmp_path):
+    cfg = digits_config(steps=4, augment="flip_shift", shift=1, arch="conv_c", c_width=4, lr_decay_start=0.5)
+    trainer = make(cfg, tmp_path / "run")
+    assert type(trainer.recipe.C).__name__ == "SGANConvClassifier"
+    assert type(trainer.recipe.G).__name__ == "SGANMLPGenerator"
+    result = trainer.fit()
+    assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
+    # steps 0-1 at the full rate, then linear decay: the last step (3) ran at (4 - 3) / (4 - 2) of it
+    assert trainer.recipe.optimizers["C"].param_groups[0]["lr"] == pytest.approx(cfg.model.lr_c * 1 / 2)
+
+
+def test_class_entropy_reads_the_real_classes_only(tmp_path):
+    even = torch.tensor([[0.0, 0.0, 0.0, 9.0]])  # K = 3 even, the fake logit ignored
+    assert class_entropy(even).item() == pytest.approx(math.log(3))
+    sure = torch.tensor([[50.0, 0.0, 0.0, 0.0]])
+    assert class_entropy(sure).item() == pytest.approx(0.0, abs=1e-6)
+    assert class_entropy(torch.cat([even, sure])).item() == pytest.approx(math.log(3) / 2)
+    with pytest.raises(ConfigError, match="model.entropy_weight=-1.0 must be >= 0"):
+        digits_config(entropy_weight=-1.0)
+    trainer = make(digits_config(steps=1, entropy_weight=1.0), tmp_path / "run")
+    logs = trainer.train_step()
+    assert logs["C_loss"] > logs["C_sup"] + logs["C_unsup"]  # the entropy term adds to the loss
