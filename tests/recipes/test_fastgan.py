@@ -159,3 +159,20 @@ def test_preset_holds_out_the_eval_reference():
     )
     assert cfg.model.holdout == 1000 and cfg.model.holdout_seed == 0
     assert (cfg.train.steps, cfg.train.batch_size, cfg.model.channel_base) == (5000, 16, 1024)
+    assert cfg.model.diffaugment_policy == ("color", "translation")  # the paper's code: no cutout
+    assert cfg.model.lr == 1e-3  # measured best of 2e-4, 5e-4, 1e-3 at 5,000 steps
+
+
+def test_diffaugment_policy_is_what_d_sees(tmp_path):
+    """D sees the configured DiffAugment ops only: translation alone keeps every pixel's colour (shifted,
+    with zero fill), colour alone keeps every image's layout, and an unknown op is a clear error."""
+    white = torch.ones(4, 3, 32, 32)
+    shifted = make(config(1, diffaugment_policy=("translation",)), tmp_path / "t").recipe.augmented(white)
+    assert set(shifted.unique().tolist()) <= {0.0, 1.0} and (shifted == 0).any()  # moved, never recoloured
+    coloured = make(config(1, diffaugment_policy=("color",)), tmp_path / "c").recipe.augmented(white)
+    assert not torch.equal(coloured, white)
+    assert torch.allclose(coloured, coloured[:, :, :1, :1].expand_as(coloured))  # uniform: nothing moved
+    unchanged = make(config(1, augment="none"), tmp_path / "n").recipe.augmented(white)
+    assert torch.equal(unchanged, white)
+    with pytest.raises(ConfigError, match="unknown ops \\['flip'\\]"):
+        config(1, diffaugment_policy=("color", "flip"))
