@@ -304,7 +304,7 @@ def test_augmented_training_with_a_conv_classifier_and_an_mlp_generator(tmp_path
     result = trainer.fit()
     assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
     # steps 0-1 at the full rate, then linear decay: the last step (3) ran at (4 - 3) / (4 - 2) of it
-    assert trainer.recipe.optimizers["C"].param_groups[0]["lr"] == pytest.approx(cfg.model.lr_c * 1 / 2)
+    assert trainer.recipe.optimizers["C"].param_groups[0]["lr"] == pytest.approx(cfg.model.lr_d * 1 / 2)
 
 
 def test_class_entropy_reads_the_real_classes_only(tmp_path):

@@ -190,5 +190,5 @@ def fastgan_emoji64() -> RunConfig:
         train=TrainConfig(steps=5000, batch_size=16, ema_decay=0.995, sample_every=500, checkpoint_every=500),
         # 128 maps at 4-8 px, 64 at 16, 32 at 32, 16 at 64; lr 1e-3, not the paper's GPU 2e-4 (measured
         # 2e-4 < 5e-4 < 1e-3 in FD at 5,000 steps)
-        model=FastGANConfig(channel_base=1024, lr=1e-3),
+        model=FastGANConfig(channel_base=1024, lr_g=1e-3, lr_d=1e-3),
     )
