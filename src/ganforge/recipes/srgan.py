@@ -235,9 +235,10 @@ class SRGANRecipe(Recipe):
     def lr_factor(self, optimizer: str, step: int, total_steps: int) -> float:
         """From step `lr_decay_step` on, every learning rate is 10x lower (the paper's gan stage).
         A fixed step, not a fraction of the run, so that extending a run with --steps keeps its
-        schedule; the trainer multiplies in its health scale."""
+        schedule; it multiplies `model.decay_start`'s linear fall (off by default), and the trainer
+        multiplies in its health scale."""
         decay = self.config.lr_decay_step
-        return 0.1 if decay and step >= decay else 1.0
+        return self.config.lr_factor(step, total_steps) * (0.1 if decay and step >= decay else 1.0)
 
     def pairs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(LR, HR) float pairs for this step: random HR crops and their bicubic downscaling.

@@ -23,7 +23,7 @@ from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe
 
 
 @dataclass
-class MyConfig(OptimConfig):  # lr_g, lr_d and betas (Adam), validated once for every family
+class MyConfig(OptimConfig):  # lr_g, lr_d, betas (Adam) and decay_start (the schedule), validated once
     z_dim: int = 128  # say why a field has its default, in a trailing comment
     lr_d: float = 2e-4  # re-declare an optimizer field only to change its default
 
