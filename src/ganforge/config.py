@@ -40,8 +40,14 @@ class DataConfig:
     fit: Literal["crop", "pad"] = "crop"  # non-square images: center-crop, or pad to a square
     limit: int | None = None  # use at most this many images; handy for smoke tests
     labels: bool = True  # keep class labels when the source has them (class subfolders, built-ins)
+    # which part of the source to train on: all, or train (its test split held out: mnist-5k's fixed
+    # 1,000, mnist's and fashion-mnist's official 10,000) so `ganforge eval --split test` scores the
+    # model on images it never saw
+    split: Literal["all", "train", "test"] = "all"
 
     def validate(self) -> None:
+        if self.split not in ("all", "train", "test"):
+            raise ConfigError(f"data.split={self.split!r} is invalid; use all, train or test")
         if self.size < 4 or self.size > 4096:
             raise ConfigError(f"data.size={self.size} is out of range; use 4..4096, e.g. 32 or 64")
         if self.channels not in (None, 1, 3):

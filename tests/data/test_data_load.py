@@ -40,6 +40,32 @@ def test_limit_is_a_fixed_subset_in_dataset_order() -> None:
     assert torch.equal(again.labels, data.labels)
 
 
+def test_split_holds_out_the_test_digits() -> None:
+    from ganforge.data.splits import split_index
+
+    full = load_source("mnist-5k")
+    train = load_images(DataConfig(source="mnist-5k", size=28, split="train"))
+    test = load_images(DataConfig(source="mnist-5k", size=28, split="test"))
+    assert len(train) == 4000 and len(test) == 1000
+    assert torch.equal(train.images, full.images[split_index("mnist-5k", "train", 5000)])
+    # no training digit is a held-out one: compare whole images, not only indices
+    held = {bytes(img.numpy()) for img in test.images}
+    assert not any(bytes(img.numpy()) in held for img in train.images)
+    # limit picks among the training digits only
+    few = load_images(DataConfig(source="mnist-5k", size=28, split="train", limit=50))
+    assert len(few) == 50 and not any(bytes(img.numpy()) in held for img in few.images)
+
+
+def test_split_is_refused_where_there_is_none(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="data.split='val' is invalid; use all, train or test"):
+        load_images(DataConfig(source="mnist-5k", split="val"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="split 'train' is not a split of 'digits'; use one of: all"):
+        load_images(DataConfig(source="digits", split="train"))
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    with pytest.raises(ConfigError, match="use one of: all"):
+        load_images(DataConfig(source=str(tmp_path), split="test"))
+
+
 def test_labels_can_be_dropped() -> None:
     data = load_images(DataConfig(source="mnist-5k", size=28, labels=False, limit=10))
     assert data.labels is None and data.class_names is None and data.num_classes == 0

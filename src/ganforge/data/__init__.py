@@ -14,6 +14,7 @@ from ganforge.data import builtin as _builtin  # noqa: F401 - registers the buil
 from ganforge.data.dataset import ImageData
 from ganforge.data.download import cache_dir, download
 from ganforge.data.folder import load_folder, missing_folder
+from ganforge.data.splits import split_index
 from ganforge.data.transforms import fit_square, limit_index, resize, to_channels
 from ganforge.errors import DataError
 from ganforge.imaging import save_image
@@ -43,9 +44,11 @@ def load_images(cfg: DataConfig, progress: bool | None = None) -> ImageData:
     A built-in name wins over a folder of the same name; write `./digits` for the folder.
     `cfg.limit` keeps a fixed pseudo-random choice of that many images (seed 0), in dataset order,
     so that a limited set still holds every class. `cfg.labels=False` drops the labels.
+    `cfg.split` keeps one part of a built-in with a fixed held-out split (before `limit` picks).
     """
     cfg.validate()
-    return load_source(cfg.source, cfg.size, cfg.channels, cfg.fit, cfg.labels, cfg.limit, progress)
+    c = cfg
+    return load_source(c.source, c.size, c.channels, c.fit, c.labels, c.limit, progress, c.split)
 
 
 def load_source(
@@ -56,16 +59,21 @@ def load_source(
     labels: bool = True,
     limit: int | None = None,
     progress: bool | None = None,
+    split: str = "all",
 ) -> ImageData:
     """`load_images` without a config; `size=None` keeps a built-in's native size (folders: 64)."""
     if source in DATASETS:
         data = DATASETS.get(source).load()
+        part = split_index(source, split, len(data))
+        if part is not None:
+            data = data.subset(part)
         index = limit_index(len(data), limit)
         if index is not None:
             data = data.subset(index)
         images = data.images if size is None else resize(fit_square(data.images, fit), size)
         data = ImageData(to_channels(images, channels), data.labels, data.class_names, data.source)
     elif Path(source).expanduser().exists():
+        split_index(source, split, 0)  # a folder has only `all`: anything else is a clear error
         data = load_folder(source, size or FOLDER_DEFAULT_SIZE, channels, fit, labels, limit, progress)
     elif "/" in source or "\\" in source or source.startswith((".", "~")):
         raise missing_folder(source)

@@ -34,4 +34,6 @@ def split_index(source: str, split: str, total: int) -> torch.Tensor | None:
         part = order[:-MNIST5K_TEST] if split == "train" else order[-MNIST5K_TEST:]
         return part.sort().values
     valid = "all, train, test" if source in ("mnist", "fashion-mnist", "mnist-5k") else "all"
-    raise ConfigError(f"--split {split!r} is not a split of {source!r}; use one of: {valid}")
+    raise ConfigError(
+        f"split {split!r} is not a split of {source!r}; use one of: {valid} (--split, or data.split)"
+    )
