@@ -59,6 +59,16 @@ def test_dry_run_prints_the_resolved_config():
     assert cfg["recipe"] == "gan" and cfg["model"]["loss"] == "hinge" and cfg["train"]["steps"] == 7
 
 
+def test_the_default_holds_out_test_digits_but_a_folder_has_no_split(tmp_path):
+    """dcgan-mnist trains on mnist-5k's training split; `--data` to a folder (which has no split)
+    trains on all of it, and to another built-in with a split keeps `train`."""
+    assert json.loads(invoke("train", "--dry-run").stdout)["data"]["split"] == "train"
+    folder = json.loads(invoke("train", "--data", str(tmp_path), "--dry-run").stdout)
+    assert folder["data"] == {**folder["data"], "source": str(tmp_path), "split": "all"}
+    fashion = json.loads(invoke("train", "--data", "fashion-mnist", "--dry-run").stdout)
+    assert fashion["data"]["split"] == "train"
+
+
 def test_bad_input_gives_one_error_line_and_nonzero_exit(tmp_path):
     cases = [
         (["train", "--set", "model.nope=1", "--dry-run"], "error: unknown config key 'model.nope'"),
@@ -68,6 +78,10 @@ def test_bad_input_gives_one_error_line_and_nonzero_exit(tmp_path):
         ),
         (["train", "--data", str(tmp_path / "missing"), "--steps", "1"], "does not exist"),
         (["train", "--data", str(tmp_path), "--steps", "1"], "no"),
+        (
+            ["train", "--data", "digits", "--set", "data.split=test", "--steps", "1"],
+            "error: split 'test' is not a split of 'digits'; use one of: all (--split, or data.split)",
+        ),
         (["sample", str(tmp_path / "nothing")], "does not exist"),
     ]
     for args, message in cases:

@@ -12,6 +12,7 @@ import typer
 from ganforge.cli.options import check_precision_option
 from ganforge.config import RunConfig, apply_overrides, learning_rate_keys
 from ganforge.console import info
+from ganforge.data.splits import has_split
 from ganforge.errors import ConfigError
 from ganforge.presets import DEFAULT_PRESET, get_preset
 from ganforge.training.rundir import latest_run_dir
@@ -78,6 +79,8 @@ def build_config(
     if data is not None:
         cfg.data.source = data
         cfg.data.channels = None
+        if not has_split(data, cfg.data.split):  # a preset's `train` split is its own data's
+            cfg.data.split = "all"
         if not preset and not config:  # a user's own data: name the run after it
             cfg.name = f"{cfg.recipe}-{Path(data).name or 'data'}"
     sets = []

@@ -22,6 +22,11 @@ def holdout_indices(total: int, held: int, seed: int) -> tuple[torch.Tensor, tor
     return order[held:].sort().values, order[:held].sort().values
 
 
+def has_split(source: str, split: str) -> bool:
+    """Whether `source` (a built-in name or a folder) has `split`; every source has `all`."""
+    return split == "all" or source in ("mnist", "fashion-mnist", "mnist-5k")
+
+
 def split_index(source: str, split: str, total: int) -> torch.Tensor | None:
     """The indices of `split` in a source of `total` images, or None for all of them."""
     if split == "all":
@@ -33,7 +38,7 @@ def split_index(source: str, split: str, total: int) -> torch.Tensor | None:
         order = torch.randperm(total, generator=torch.Generator().manual_seed(0))
         part = order[:-MNIST5K_TEST] if split == "train" else order[-MNIST5K_TEST:]
         return part.sort().values
-    valid = "all, train, test" if source in ("mnist", "fashion-mnist", "mnist-5k") else "all"
+    valid = "all, train, test" if has_split(source, "train") else "all"
     raise ConfigError(
         f"split {split!r} is not a split of {source!r}; use one of: {valid} (--split, or data.split)"
     )
