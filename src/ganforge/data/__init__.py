@@ -47,8 +47,9 @@ def load_images(cfg: DataConfig, progress: bool | None = None) -> ImageData:
     `cfg.split` keeps one part of a built-in with a fixed held-out split (before `limit` picks).
     """
     cfg.validate()
-    c = cfg
-    return load_source(c.source, c.size, c.channels, c.fit, c.labels, c.limit, progress, c.split)
+    return load_source(
+        cfg.source, cfg.size, cfg.channels, cfg.fit, cfg.labels, cfg.limit, progress, split=cfg.split
+    )
 
 
 def load_source(

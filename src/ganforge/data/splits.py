@@ -12,6 +12,7 @@ import torch
 from ganforge.errors import ConfigError
 
 MNIST5K_TEST = 1000  # digits of mnist-5k held out as its `test` split
+WITH_TEST_SPLIT = ("mnist", "fashion-mnist", "mnist-5k")  # the built-ins that have train and test
 
 
 def holdout_indices(total: int, held: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,7 +25,7 @@ def holdout_indices(total: int, held: int, seed: int) -> tuple[torch.Tensor, tor
 
 def has_split(source: str, split: str) -> bool:
     """Whether `source` (a built-in name or a folder) has `split`; every source has `all`."""
-    return split == "all" or source in ("mnist", "fashion-mnist", "mnist-5k")
+    return split == "all" or (split in ("train", "test") and source in WITH_TEST_SPLIT)
 
 
 def split_index(source: str, split: str, total: int) -> torch.Tensor | None:
@@ -38,7 +39,7 @@ def split_index(source: str, split: str, total: int) -> torch.Tensor | None:
         order = torch.randperm(total, generator=torch.Generator().manual_seed(0))
         part = order[:-MNIST5K_TEST] if split == "train" else order[-MNIST5K_TEST:]
         return part.sort().values
-    valid = "all, train, test" if has_split(source, "train") else "all"
+    valid = "all, train, test" if source in WITH_TEST_SPLIT else "all"
     raise ConfigError(
         f"split {split!r} is not a split of {source!r}; use one of: {valid} (--split, or data.split)"
     )

@@ -29,19 +29,20 @@ def update_ema(ema_model: nn.Module, model: nn.Module, decay: float) -> None:
     names = list(params)
     # one fused kernel per list rather than one per tensor; same arithmetic as Tensor.lerp_
     torch._foreach_lerp_([ema_params[k] for k in names], [params[k].detach() for k in names], 1.0 - decay)
-    averaged = _batchnorm_statistics(model)
-    copied = [k for k in buffers if k not in averaged]
+    statistics = _batchnorm_statistics(model)
+    averaged = [k for k in buffers if k in statistics]
+    copied = [k for k in buffers if k not in statistics]
     if copied:
         torch._foreach_copy_([ema_buffers[k] for k in copied], [buffers[k] for k in copied])
     if averaged:
         torch._foreach_lerp_([ema_buffers[k] for k in averaged], [buffers[k] for k in averaged], 1.0 - decay)
 
 
-def _batchnorm_statistics(model: nn.Module) -> list[str]:
+def _batchnorm_statistics(model: nn.Module) -> set[str]:
     """Names of the floating-point running means and variances of `model`'s BatchNorm layers."""
-    names = []
+    names = set()
     for prefix, module in model.named_modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is not None:
             dot = f"{prefix}." if prefix else ""
-            names += [f"{dot}running_mean", f"{dot}running_var"]
+            names |= {f"{dot}running_mean", f"{dot}running_var"}
     return names
