@@ -132,7 +132,7 @@ def test_one_default_training_time_everywhere():
     from ganforge.cli import app as app_module
     from ganforge.cli import train as train_module
 
-    figure = re.compile(r"((?:about|under) \d+ (?:minutes?|seconds)) on 2 CPU cores")
+    figure = re.compile(r"((?:about|under) \d+(?:\.\d+)? (?:minutes?|seconds)) on 2 CPU cores")
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     texts = [readme.split("## Command line")[0], str(app_module.app.info.help), train_module.train.__doc__]
     found = [figure.findall(text) for text in texts]
