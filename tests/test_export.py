@@ -89,6 +89,19 @@ def test_generator_exports_match_pytorch(generator_bundle, tmp_path):
     assert json.loads((tmp_path / "G_ema.torchscript.json").read_text())["file"] == "G_ema.torchscript.pt"
 
 
+def test_a_generator_with_infogan_codes_exports_its_argmax_and_one_hot(tmp_path):
+    """The default preset's G reads a code off z (argmax, one-hot): both formats must keep it."""
+    torch.manual_seed(0)
+    G = create_model("dcgan.G", z_dim=16, img_channels=1, img_size=16, base_channels=4, codes=10).eval()
+    z = torch.randn(6, 16, generator=torch.Generator().manual_seed(5))
+    z[:, :10] = torch.eye(10)[[0, 3, 9, 3, 7, 1]] * 3  # six chosen codes
+    for fmt in ("onnx", "torchscript"):
+        result = export_model(G, "G", tmp_path, fmt, registry_name="dcgan.G")
+        assert result.ok and result.max_abs_diff < 1e-5, fmt
+    got = onnx_run(tmp_path / "G.onnx", {"z": z})
+    assert float((got - G(z).detach()).abs().max()) < 1e-5
+
+
 def test_image_to_image_exports_keep_height_and_width_free(translation_bundle, tmp_path):
     bundle = load_bundle(translation_bundle)
     g = torch.Generator().manual_seed(7)

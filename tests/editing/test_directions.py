@@ -103,6 +103,23 @@ def test_sefa_on_a_conditional_dcgan_ignores_the_label_part():
         assert abs(float(d.vector @ e)) > 1 - 1e-4
 
 
+def test_directions_leave_the_infogan_code_entries_of_z_alone():
+    """A code is the argmax of z's first entries: a step along them jumps between digits, so pca and
+    sefa directions keep those entries at 0 and the rest orthonormal (sefa: W's other columns)."""
+    torch.manual_seed(0)
+    G = DCGANGenerator(z_dim=8, img_channels=1, img_size=16, base_channels=4, codes=3).eval()
+    assert find.generator_facts(G).codes == 3
+    for dirs in (find.pca(G, k=4, n=400), find.sefa(G, k=4)):
+        vectors = torch.stack([d.vector for d in dirs])
+        assert vectors.shape == (4, 8) and orthonormal(vectors) < 1e-5
+        assert vectors[:, :3].abs().max() < 1e-6
+    weight = G.net[0].weight.detach()[3:].reshape(5, -1).T  # the continuous entries' columns
+    expected, _ = find.top_eigenvectors(weight, 4)
+    for d, e in zip(find.sefa(G, k=4), expected, strict=True):
+        assert abs(float(d.vector[3:] @ e)) > 1 - 1e-4
+    assert len(find.sefa(G, k=10)) == 5  # only as many as there are continuous entries
+
+
 def test_sefa_on_style_layers_and_its_errors():
     G = tiny_style()
     coarse = find.sefa(G, k=3, layers="coarse", n=100)

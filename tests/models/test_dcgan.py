@@ -130,3 +130,36 @@ def test_projection_discriminator_depends_on_labels():
     h = D.features(x).flatten(1)
     unconditional = D.head(D.features(x)).flatten()
     torch.testing.assert_close(logits - unconditional, (D.class_embed.weight[:4] * h).sum(1))
+
+
+def test_codes_are_read_off_z_and_replace_its_first_entries():
+    torch.manual_seed(0)
+    G = DCGANGenerator(z_dim=16, img_channels=1, img_size=8, base_channels=4, codes=4).eval()
+    z = torch.randn(5, 16)
+    assert torch.equal(G.code_of(z), z[:, :4].argmax(1))
+    # the same argmax with other values in the code entries: the same image (only the code counts)
+    same = z.clone()
+    same[:, :4] = torch.where(same[:, :4] == same[:, :4].max(1, keepdim=True).values, 9.0, -9.0)
+    assert torch.equal(G.code_of(same), G.code_of(z))
+    torch.testing.assert_close(G(same), G(z))
+    # another code: another image
+    other = z.clone()
+    other[:, :4] = 0.0
+    other[torch.arange(5), (G.code_of(z) + 1) % 4] = 5.0
+    assert (G(other) - G(z)).abs().amax(dim=(1, 2, 3)).min() > 1e-4
+
+
+def test_code_head_gives_k_logits_beside_the_real_fake_logit():
+    D = DCGANDiscriminator(img_channels=1, img_size=8, base_channels=4, codes=6)
+    images = torch.randn(3, 1, 8, 8)
+    logits, code_logits = D(images, codes=True)
+    assert logits.shape == (3,) and code_logits.shape == (3, 6)
+    torch.testing.assert_close(D(images), logits)  # without codes=True the plain logits alone
+    with pytest.raises(ValueError, match="without a code head"):
+        DCGANDiscriminator(img_channels=1, img_size=8, base_channels=4)(images, codes=True)
+
+
+@pytest.mark.parametrize("codes", [1, 16, -1])
+def test_codes_out_of_range_are_refused(codes):
+    with pytest.raises(ConfigError, match="codes must be"):
+        DCGANGenerator(z_dim=16, img_size=8, base_channels=4, codes=codes)

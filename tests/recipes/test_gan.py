@@ -6,6 +6,7 @@ import torch
 
 from conftest import tiny_config, tiny_images
 from ganforge.errors import ConfigError
+from ganforge.presets import get_preset
 from ganforge.recipes.base import Batch
 from ganforge.training.trainer import Trainer
 
@@ -71,3 +72,45 @@ def test_decay_start_holds_the_rates_then_falls_linearly(tmp_path):
     assert factors == pytest.approx([1.0, 1.0, 1.0, 1 - 1 / 26, 1 - 15 / 26, 1 - 24 / 26])
     assert recipe.lr_factor("D", 90, 100) == factors[4]  # both players alike
     assert trainer(tmp_path / "off").recipe.lr_factor("G", 99, 100) == 1.0  # off by default
+
+
+def test_info_codes_add_q_cross_entropy_to_both_players(tmp_path):
+    cfg = tiny_config(steps=2, info_codes=4, info_weight=0.5)
+    run = Trainer(cfg, tmp_path, data=tiny_images(32), progress=False, tensorboard=False)
+    recipe = run.recipe
+    batch = Batch(real=torch.zeros(8, 1, 8, 8))
+    recipe.G.eval()
+    recipe.D.eval()  # no BatchNorm statistics move between the computations
+    state = recipe.generator.get_state()
+    loss, logs = recipe.g_main(batch)
+    recipe.generator.set_state(state)
+    with torch.no_grad():
+        z = recipe.draw_z(8)
+        logits, code_logits = recipe.D(recipe.G(z), codes=True)
+        info = torch.nn.functional.cross_entropy(code_logits, z[:, :4].argmax(1))
+    assert float(logs["G_info"]) == pytest.approx(float(info), rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(float(recipe.loss.g_loss(logits) + 0.5 * info), rel=1e-5)
+    d_logs = run.train_step()
+    assert {"D_info", "G_info"} <= set(d_logs) and 0 < float(d_logs["D_info"]) < 10
+    assert recipe.D.code_head.weight.shape == (4, recipe.D.code_head.in_features)
+
+
+def test_info_codes_are_off_by_default_and_checked():
+    assert tiny_config().model.info_codes == 0
+    with pytest.raises(ConfigError, match=r"model.info_codes=8 must be 0 \(off\) or 2..7") as err:
+        tiny_config(info_codes=8)  # tiny z_dim is 8
+    assert "set model.info_codes=0 or a larger model.z_dim" in str(err.value)
+    with pytest.raises(ConfigError, match="model.info_weight must be >= 0"):
+        tiny_config(info_codes=4, info_weight=-1.0)
+
+
+def test_the_default_has_ten_codes_that_a_users_own_folder_does_not_inherit(tmp_path):
+    from ganforge.cli.train import build_config
+
+    assert get_preset("dcgan-mnist").model.info_codes == 10  # ten digits, measured (README, quality)
+    assert get_preset("cdcgan-mnist").model.info_codes == 0  # labels split the modes there
+    own = build_config(None, None, None, str(tmp_path), {}, [])
+    assert own.recipe == "dcgan" and own.model.info_codes == 0
+    on = build_config(None, None, None, str(tmp_path), {}, ["model.info_codes=4"])
+    assert on.model.info_codes == 4
+    assert build_config("dcgan-mnist", None, None, "mnist-5k", {}, []).model.info_codes == 10

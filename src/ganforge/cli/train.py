@@ -83,6 +83,8 @@ def build_config(
             cfg.data.split = "all"
         if not preset and not config:  # a user's own data: name the run after it
             cfg.name = f"{cfg.recipe}-{Path(data).name or 'data'}"
+            if getattr(cfg.model, "info_codes", 0):  # the default's ten codes are for ten digits
+                cfg.model.info_codes = 0
     sets = []
     for flag, value in flags.items():
         if value is None:

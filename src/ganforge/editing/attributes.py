@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ganforge.editing.directions import Direction, attribute_directions, sample_w
-from ganforge.editing.model import generator_facts
+from ganforge.editing.model import generator_facts, without_codes
 from ganforge.errors import ConfigError, DataError
 from ganforge.pipelines.generate import latents
 
@@ -176,5 +176,5 @@ def label_directions(
     names = [slug(c) for c in classifier.class_names]
     if len(set(names)) != len(names):
         raise DataError(f"class names {classifier.class_names} give clashing direction names {names}")
-    space = generator_facts(G).space
-    return attribute_directions(samples, scores, names, space), classifier
+    facts = generator_facts(G)
+    return attribute_directions(without_codes(samples, facts), scores, names, facts.space), classifier

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ganforge.editing.model import class_embedding, execution_order, generator_facts
+from ganforge.editing.model import class_embedding, execution_order, generator_facts, without_codes
 from ganforge.errors import ConfigError
 from ganforge.pipelines.generate import latents
 
@@ -199,10 +199,10 @@ def pca(G: nn.Module, k: int = 10, n: int = 2000, seed: int = 0) -> list[Directi
     _, early = latent_layer(G)
     z = latents(n, G.z_dim, seed)
     acts = _activations(G, early, z)
-    axes, variances = principal_directions(acts, min(k, G.z_dim))
+    axes, variances = principal_directions(acts, min(k, facts.latent_dim - facts.codes))
     coords = (acts.double() - acts.double().mean(0)) @ axes.double().T  # (N, k)
     regression = torch.linalg.lstsq(coords, z.double()).solution  # (k, z_dim): coords @ U ~ z
-    vectors = _orthonormalize(regression)
+    vectors = _orthonormalize(without_codes(regression, facts))
     spread = (z @ vectors.T).std(0)  # about 1: z is isotropic
     return [
         Direction(
@@ -233,8 +233,8 @@ def sefa(G: nn.Module, k: int = 10, layers: str = "all", n: int = 2000, seed: in
         if layers != "all":
             raise ConfigError("--layers needs a style-based generator (stylegan); this one has one latent")
         first, _ = latent_layer(G)
-        weight = _linear_map(G, first)
-        vectors, values = top_eigenvectors(weight, k)
+        weight = without_codes(_linear_map(G, first), facts)
+        vectors, values = top_eigenvectors(weight, min(k, facts.latent_dim - facts.codes))
         spread = (latents(n, G.z_dim, seed) @ vectors.T).std(0)
         space = "z"
     return [

@@ -22,6 +22,9 @@ class GeneratorFacts:
     num_classes: int  # 0 for unconditional generators
     num_ws: int  # ws per image of a style-based generator (0 otherwise)
     layer_groups: tuple[str, ...]  # ("coarse", "middle", "fine") for style-based generators
+    # z's first `codes` entries carry a categorical code (InfoGAN: only their argmax counts), so a
+    # step along them jumps between modes instead of sliding: directions leave them at 0
+    codes: int = 0
 
 
 def generator_facts(G: nn.Module) -> GeneratorFacts:
@@ -31,7 +34,16 @@ def generator_facts(G: nn.Module) -> GeneratorFacts:
     if style:
         groups = tuple(getattr(G, "layer_groups", ()) or ())
         return GeneratorFacts(True, "w", int(G.w_dim), k, int(G.num_ws), groups)
-    return GeneratorFacts(False, "z", int(G.z_dim), k, 0, ())
+    return GeneratorFacts(False, "z", int(G.z_dim), k, 0, (), int(getattr(G, "codes", 0) or 0))
+
+
+def without_codes(latents: torch.Tensor, facts: GeneratorFacts) -> torch.Tensor:
+    """`latents` (N, D) or weights (out, D) with the columns of z's code entries set to 0."""
+    if not facts.codes:
+        return latents
+    out = latents.clone()
+    out[:, : facts.codes] = 0
+    return out
 
 
 def class_embedding(G: nn.Module) -> nn.Embedding | None:

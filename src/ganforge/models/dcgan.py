@@ -9,6 +9,12 @@ the classic 512 -> 256 -> 128 -> 64 -> 3 generator and 64 -> 128 -> 256 -> 512 -
 Class-conditional variants (``num_classes > 0``): the generator concatenates a label embedding to z;
 the discriminator adds the projection term ``<embed(y), h>`` on its flattened last 4x4 features
 (Miyato & Koyama 2018), the same features its final 4x4 conv reads.
+
+Categorical codes (``codes=K > 0``, InfoGAN: Chen et al. 2016, without labels): the generator reads a
+code c in 0..K-1 off its own z (the argmax of z's first K entries, so a seed still fixes the image and
+z stays N(0, I)) and sees it one-hot in place of those entries; the discriminator gets a second head,
+Q, that predicts c from the same 4x4 features (`forward(..., codes=True)`). Training G and Q to agree
+makes each code a separate mode, so fewer samples fall between modes (between two digits).
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from ganforge.nn.layers import check_images, check_labels, init_dcgan_weights_, 
 from ganforge.registry import MODELS
 
 MAX_CHANNEL_MULT = 8  # widest layer is base_channels * 8, as at 64x64 in the paper; larger sizes stay there
+# a code's one-hot entry: a little above the largest of 10 N(0, 1) entries (about 1.5 on average), so
+# that the code weighs in G's first layer at least as much as the entries it replaces
+CODE_SCALE = 2.0
 
 
 def _num_stages(img_size: int) -> int:
@@ -57,6 +66,8 @@ class DCGANGenerator(NoiseInputs, nn.Module):
             has twice as many, up to base_channels * 8.
         num_classes: 0 for unconditional; otherwise a label embedding as wide as z is concatenated to z
             (both ~ N(0, 1) at init, so label and noise start on an equal footing).
+        codes: K > 0 reads a categorical code from z's first K entries (`code_of`) and replaces them
+            with its one-hot vector (InfoGAN); 0 (the default) uses z as it is.
     """
 
     def __init__(
@@ -66,13 +77,17 @@ class DCGANGenerator(NoiseInputs, nn.Module):
         img_size: int = 32,
         base_channels: int = 64,
         num_classes: int = 0,
+        codes: int = 0,
     ):
         super().__init__()
         stages = _num_stages(img_size)
         _check_common(img_channels, base_channels, num_classes)
         if z_dim < 1:
             raise ConfigError(f"z_dim must be >= 1, got {z_dim}")
+        if not 0 <= codes < z_dim or codes == 1:
+            raise ConfigError(f"codes must be 0 or 2..z_dim-1 ({z_dim - 1}), got {codes}")
         self.z_dim = z_dim
+        self.codes = codes
         self.img_channels = img_channels
         self.img_size = img_size
         self.num_classes = num_classes
@@ -100,9 +115,16 @@ class DCGANGenerator(NoiseInputs, nn.Module):
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"DCGANGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
         check_labels(labels, self.num_classes, z.shape[0], "DCGANGenerator")
+        if self.codes:
+            one_hot = nn.functional.one_hot(self.code_of(z), self.codes).to(z.dtype)
+            z = torch.cat([one_hot * CODE_SCALE, z[:, self.codes :]], dim=1)
         if self.label_embed is not None:
             z = torch.cat([z, self.label_embed(labels)], dim=1)  # (B, 2 * z_dim)
         return self.net(z[:, :, None, None])  # (B, C, H, W)
+
+    def code_of(self, z: torch.Tensor) -> torch.Tensor:
+        """(B,) the categorical code each z carries: the argmax of its first `codes` entries."""
+        return z[:, : self.codes].argmax(dim=1)
 
 
 @MODELS.register("dcgan.D", tiny=dict(img_channels=3, img_size=16, base_channels=4))
@@ -119,6 +141,8 @@ class DCGANDiscriminator(ImageInputs, nn.Module):
             (Miyato et al. 2018).
         norm: "batch" (the paper: BatchNorm on every conv but the first) or "none" (no normalization;
             use it with the gradient penalty, which is defined per sample, Gulrajani et al. 2017).
+        codes: K > 0 adds the InfoGAN head Q: K logits of the generator's code from the flattened 4x4
+            features, returned by `forward(images, labels, codes=True)`.
     """
 
     def __init__(
@@ -129,12 +153,15 @@ class DCGANDiscriminator(ImageInputs, nn.Module):
         num_classes: int = 0,
         spectral_norm: bool = False,
         norm: str = "batch",
+        codes: int = 0,
     ):
         super().__init__()
         stages = _num_stages(img_size)
         _check_common(img_channels, base_channels, num_classes)
         if norm not in ("batch", "none"):
             raise ConfigError(f"DCGAN discriminator norm must be 'batch' or 'none', got {norm!r}")
+        if codes < 0:
+            raise ConfigError(f"codes must be >= 0 (0: no code head), got {codes}")
         self.img_channels = img_channels
         self.img_size = img_size
         self.num_classes = num_classes
@@ -157,17 +184,25 @@ class DCGANDiscriminator(ImageInputs, nn.Module):
         if num_classes:
             self.class_embed = nn.Embedding(num_classes, c_in * 4 * 4)
             nn.init.normal_(self.class_embed.weight, 0.0, 0.02)  # same scale as the head's weights
+        self.code_head = nn.Linear(c_in * 4 * 4, codes) if codes else None
 
         # Spectral norm goes on after init, so that its power iteration starts from the final weights.
         for layer in [*self.features, self.head, self.class_embed]:
             if isinstance(layer, nn.Conv2d | nn.Embedding):
                 maybe_spectral_norm(layer, spectral_norm)  # changes the layer in place
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, labels: torch.Tensor | None = None, codes: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Real/fake logits (B,); with `codes=True` also the code head's (B, K) logits."""
         check_images(images, self.img_channels, self.img_size, "DCGANDiscriminator")
         check_labels(labels, self.num_classes, images.shape[0], "DCGANDiscriminator")
         h = self.features(images)  # (B, C_last, 4, 4)
         logits = self.head(h).flatten()  # (B,)
         if self.class_embed is not None:
             logits = logits + (self.class_embed(labels) * h.flatten(1)).sum(dim=1)
+        if codes:
+            if self.code_head is None:
+                raise ValueError("DCGANDiscriminator was built without a code head (codes=0)")
+            return logits, self.code_head(h.flatten(1))
         return logits

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 
 from ganforge.augment import Augmenter
 from ganforge.capabilities import Capabilities
@@ -51,11 +52,22 @@ class DCGANConfig(AdversarialConfig):
     d_channels: int = 64  # width of D's first block
     d_norm: Literal["batch", "none"] = "batch"  # use "none" with a gradient penalty
     augment: Literal["none", "diffaugment", "ada"] = "none"  # D augmentation (ganforge.augment)
+    # InfoGAN (Chen et al. 2016) categorical code read off z: K modes G must keep apart, Q (a head on
+    # D) must tell apart; 0 is plain DCGAN. info_weight is lambda, 1 for categorical codes in the paper
+    info_codes: int = 0
+    info_weight: float = 1.0
 
     def validate(self) -> None:
         super().validate()
         if self.g_channels < 1 or self.d_channels < 1:
             raise ConfigError("model.g_channels and model.d_channels must be at least 1")
+        if self.info_codes and not 2 <= self.info_codes < self.z_dim:
+            raise ConfigError(
+                f"model.info_codes={self.info_codes} must be 0 (off) or 2..{self.z_dim - 1} "
+                f"(fewer than model.z_dim={self.z_dim}); set model.info_codes=0 or a larger model.z_dim"
+            )
+        if self.info_weight < 0:
+            raise ConfigError("model.info_weight must be >= 0, e.g. 1")
 
 
 @dataclass
@@ -123,6 +135,16 @@ class AdversarialRecipe(Recipe):
             return batch.labels[: _half(len(batch.labels))].repeat(2)[: len(batch.labels)]
         return batch.labels
 
+    def judge_fakes(
+        self, fake: torch.Tensor, labels: torch.Tensor | None, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's logits on `fake`, and with InfoGAN codes the cross-entropy of Q's guess of each fake's
+        code against the code G read off its z (None without codes)."""
+        if not getattr(self.config, "info_codes", 0):
+            return self.D(fake, labels), None
+        logits, code_logits = self.D(fake, labels, codes=True)
+        return logits, F.cross_entropy(code_logits.float(), self.G.code_of(z))
+
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         labels = self.draw_labels(batch)
         z = self.draw_z(batch.real.shape[0])
@@ -136,7 +158,7 @@ class AdversarialRecipe(Recipe):
         real = self.augment(batch.real, self.generator)
         fake = self.augment(fake, self.generator)
         real_logits = self.D(real, batch.labels if labels is not None else None)
-        fake_logits = self.D(fake, labels)
+        fake_logits, info = self.judge_fakes(fake, labels, z)
         loss = self.loss.d_loss(real_logits, fake_logits)
         self.augment.observe(real_logits)
         logs = {
@@ -145,6 +167,9 @@ class AdversarialRecipe(Recipe):
             "D_fake": fake_logits.detach().mean(),
             **self.augment.logs(),
         }
+        if info is not None:
+            loss = loss + self.config.info_weight * info
+            logs["D_info"] = info.detach()
         if self.config.gp_weight > 0:
             real_labels = batch.labels if labels is not None else None  # fakes' may be paired
             gp = gradient_penalty(self.D, real, fake, real_labels, generator=self.generator)
@@ -160,8 +185,12 @@ class AdversarialRecipe(Recipe):
             return self.G(z, labels), z
 
         fake, z = self.kept_fakes(batch, make)
-        loss = self.loss.g_loss(self.D(self.augment(fake, self.generator), labels))
+        fake_logits, info = self.judge_fakes(self.augment(fake, self.generator), labels, z)
+        loss = self.loss.g_loss(fake_logits)
         logs = {"G_loss": loss.detach()}
+        if info is not None:
+            loss = loss + self.config.info_weight * info
+            logs["G_info"] = info.detach()
         if self.config.mode_seeking > 0:
             # Mao et al. 2019: the ratio of image distance to latent distance for pairs with the same
             # labels; its inverse is minimized, so images that ignore z cost the most. The pairs are
@@ -203,7 +232,7 @@ class DCGANRecipe(AdversarialRecipe):
     def generator_spec(self, num_classes: int) -> ModelSpec:
         c, d = self.config, self.data
         kwargs = dict(z_dim=c.z_dim, img_channels=d.channels, img_size=d.size, base_channels=c.g_channels)
-        return ModelSpec("dcgan.G", {**kwargs, "num_classes": num_classes})
+        return ModelSpec("dcgan.G", {**kwargs, "num_classes": num_classes, "codes": c.info_codes})
 
     def discriminator_spec(self, num_classes: int) -> ModelSpec:
         c, d = self.config, self.data
@@ -216,6 +245,7 @@ class DCGANRecipe(AdversarialRecipe):
                 num_classes=num_classes,
                 spectral_norm=c.spectral_norm,
                 norm=c.d_norm,
+                codes=c.info_codes,
             ),
         )
 
