@@ -38,7 +38,7 @@ def dcgan_mnist() -> RunConfig:
         # 26.7 / 33.3 at seeds 0, 1); truncating z (x0.7); mode seeking; spectral norm + hinge (68.1 at
         # 1,500). Confidence stays at 0.85-0.90 in every variant without codes (README, quality).
         # InfoGAN's 10 categorical codes (2026-12-06, seeds 0 / 1 / 2): 8.1 / 14.6 / 0.926, 18.9 /
-        # 18.2 / 0.939, 8.9 / 13.8 / 0.936, class entropy 2.30 / 2.24 / 2.29, at 1.4x the CPU a step
+        # 18.2 / 0.939, 8.9 / 13.8 / 0.936, class entropy 2.30 / 2.24 / 2.29, at about 1.05x the CPU a step
         train=TrainConfig(
             steps=3000, batch_size=64, ema_decay=0.995, sample_every=500, checkpoint_every=1000
         ),

@@ -19,7 +19,7 @@ from ganforge.errors import GanforgeError
 app = typer.Typer(
     name="ganforge",
     help="Train, sample and explore generative adversarial networks.\n\n"
-    "Start with `ganforge train` (DCGAN on offline MNIST digits, about 1.5 minutes on 2 CPU cores).",
+    "Start with `ganforge train` (DCGAN on offline MNIST digits, about 2 minutes on 2 CPU cores).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -185,7 +185,7 @@ def train(
 
     Examples:
 
-      ganforge train                                   # dcgan-mnist, about 1.5 minutes on 2 CPU cores
+      ganforge train                                   # dcgan-mnist, about 2 minutes on 2 CPU cores
 
       ganforge train --preset cdcgan-mnist             # choose the digit later with --class
 
