@@ -107,7 +107,8 @@ def test_info_codes_are_off_by_default_and_checked():
 def test_the_default_has_ten_codes_that_a_users_own_folder_does_not_inherit(tmp_path):
     from ganforge.cli.train import build_config
 
-    assert get_preset("dcgan-mnist").model.info_codes == 10  # ten digits, measured (README, quality)
+    default = get_preset("dcgan-mnist").model
+    assert (default.info_codes, default.info_weight) == (10, 0.5)  # measured (README, quality)
     assert get_preset("cdcgan-mnist").model.info_codes == 0  # labels split the modes there
     own = build_config(None, None, None, str(tmp_path), {}, [])
     assert own.recipe == "dcgan" and own.model.info_codes == 0
