@@ -16,6 +16,8 @@ torch.utils.flop_counter on the first step) and the model FLOPs utilization (MFU
 machine's peak, taken as the best large-matrix-multiply rate measured here in the precision used.
 
     python bench/train_throughput.py --family dcgan,pix2pix,stylegan --steps 8 --trials 3 --threads 2
+
+`--profile 4` also prints torch.profiler's top 10 ops (self CPU time) over 4 steps of the default.
 """
 
 from __future__ import annotations
@@ -142,6 +144,17 @@ def ganforge_step(
     return trainer.train_step, trainer
 
 
+def profile_table(label: str, step: Callable[[], None], steps: int) -> str:
+    """torch.profiler's top 10 ops by their own CPU time over `steps` steps: where a step's time goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=10, max_name_column_width=40)
+    return f"\nprofile of {label}, {steps} steps, top 10 by self CPU time:\n{table}"
+
+
 def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -> None:
     """Build every variant, then time them in turn `--trials` times (interleaved, so that a noisy
     or throttled machine slows each alike) and report each one's median."""
@@ -174,6 +187,10 @@ def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -
         for _ in range(args.trials):
             for row in rows:
                 row[4].append(timed(row[1], args.steps))
+        profiled = ""
+        if args.profile:  # while the run folders still exist
+            default = next(row for row in rows if row[0].startswith("ganforge default ("))
+            profiled = profile_table(f"{name}, {default[0]}", default[1], args.profile)
     base = statistics.median(rows[0][4])
     print(
         f"\n{name}: {size}x{size}, batch {batch}, median of {args.trials} interleaved trials of "
@@ -188,6 +205,7 @@ def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -
             f"{label:50} {per_second * batch:9.1f} {per_second / base:6.2f} {flops / 1e9:11.2f} "
             f"{achieved / 1e9:8.1f} {achieved / peaks[precision]:6.1%}"
         )
+    print(profiled)
 
 
 def main() -> None:
@@ -202,6 +220,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compile", action="store_true", help="add a row with train.compile=true")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="STEPS", help="print torch.profiler's top 10 of the default"
+    )
     args = parser.parse_args()
     if args.device != "cpu":
         raise SystemExit("this benchmark's plain loops run on the CPU; use --device cpu")
