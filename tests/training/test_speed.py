@@ -19,7 +19,8 @@ def make(cfg, run_dir, data=None):
 def dcgan_config(**train):
     cfg = tiny_config("dcgan", steps=4)
     cfg.data.size = 16
-    for key, value in {"precision": "fp32", "memory_format": "contiguous", **train}.items():
+    switches_off = {"precision": "fp32", "memory_format": "contiguous", "fused_optim": False}
+    for key, value in {**switches_off, **train}.items():
         setattr(cfg.train, key, value)
     return cfg.validate()
 
@@ -65,6 +66,8 @@ def generated_after_training(tmp_path, name, steps=4, **train):
     "switch, tolerance",
     [
         ({"memory_format": "channels_last"}, 1e-4),
+        # one fused Adam kernel: the same arithmetic in another order
+        ({"fused_optim": True}, 1e-5),
         # bf16 keeps 8 bits of mantissa: about 3 significant digits in each pass
         ({"precision": "bf16"}, 0.05),
     ],
@@ -75,6 +78,33 @@ def test_speed_switches_match_eager_float32(tmp_path, switch, tolerance):
     assert fast.dtype == torch.float32 and fast.shape == eager.shape
     assert (fast - eager).abs().max() < tolerance
     assert (fast - eager).abs().max() > 0 or switch.get("memory_format")  # bf16 really ran
+
+
+def test_optimizers_are_fused_by_default_and_keep_their_settings(tmp_path):
+    trainer = make(tiny_config("dcgan", steps=2).validate(), tmp_path / "run")
+    assert trainer.speed_settings()["fused_optimizers"] == ["G", "D"]
+    for opt in trainer.recipe.optimizers.values():
+        assert opt.defaults["fused"] and opt.param_groups[0]["betas"] == (0.5, 0.999)
+    params = sum(len(g["params"]) for g in trainer.recipe.optimizers["G"].param_groups)
+    assert params == len(list(trainer.recipe.G.parameters()))
+    trainer.fit()
+    assert all(opt.state for opt in trainer.recipe.optimizers.values())  # they stepped
+    off = make(dcgan_config(), tmp_path / "off")
+    assert off.speed_settings()["fused_optimizers"] == []
+    assert not any(opt.defaults["fused"] for opt in off.recipe.optimizers.values())
+
+
+def test_fuse_optimizers_leaves_what_it_cannot_fuse():
+    cpu = torch.device("cpu")
+    w = torch.nn.Parameter(torch.randn(3))
+    stepped = torch.optim.Adam([w])
+    w.grad = torch.ones(3)
+    stepped.step()  # has state: rebuilding would lose it
+    opts = {"sgd": torch.optim.SGD([w], lr=0.1), "stepped": stepped, "adam": torch.optim.Adam([w], lr=0.01)}
+    assert speed.fuse_optimizers(opts, cpu) == ["adam"]
+    assert opts["stepped"] is stepped
+    assert opts["adam"].defaults["fused"] and opts["adam"].defaults["lr"] == 0.01
+    assert speed.fuse_optimizers({"adam": torch.optim.Adam([w])}, torch.device("meta")) == []
 
 
 def test_channels_last_converts_the_models_and_keeps_them_training(tmp_path):

@@ -158,6 +158,7 @@ class Trainer:
         self.recipe: Recipe = recipe_class(
             self.cfg.model, self.info, self.device, noise, self.dist.rank, self.dist.world_size
         )
+        self.fused = speed.fuse_optimizers(self.recipe.optimizers, self.device) if t.fused_optim else []
         self._maybe_sync_batchnorm()
         dist_utils.broadcast_parameters(self.recipe.models.values(), self.dist)
         self.channels_last = speed.use_channels_last(t.memory_format, self.device, recipe_class.channels_last)
@@ -343,6 +344,7 @@ class Trainer:
             "precision": "bf16" if self.amp_dtype == torch.bfloat16 else "fp32",
             "memory_format": "channels_last" if self.channels_last else "contiguous",
             "compiled": bool(self.compiled),
+            "fused_optimizers": list(self.fused),
         }
 
     def _check_losses(self, losses: list[tuple[str, torch.Tensor]]) -> None:
