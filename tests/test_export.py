@@ -102,6 +102,25 @@ def test_a_generator_with_infogan_codes_exports_its_argmax_and_one_hot(tmp_path)
     assert float((got - G(z).detach()).abs().max()) < 1e-5
 
 
+def test_a_spectral_norm_generator_exports_with_its_weights_folded(tmp_path):
+    """fastgan.G has spectral norm on every conv: the exports carry the normalized weights (ONNX has
+    no op for the power iteration's aten::vdot), and the model itself is left as it was."""
+    torch.manual_seed(0)
+    G = create_model("fastgan.G", z_dim=8, img_size=32, channel_base=64, max_channels=8)
+    with torch.no_grad():
+        G.train()(torch.randn(8, 8))  # move BatchNorm statistics and the power iteration on
+    G.eval()
+    z = torch.randn(5, 8, generator=torch.Generator().manual_seed(5))
+    before = G(z).detach()
+    for fmt in ("onnx", "torchscript"):
+        result = export_model(G, "G", tmp_path, fmt, registry_name="fastgan.G")
+        assert result.ok and result.max_abs_diff < 1e-4, fmt
+    got = onnx_run(tmp_path / "G.onnx", {"z": z})
+    assert float((got - before).abs().max()) < 1e-4
+    assert torch.equal(G(z).detach(), before)  # still spectral-normalized, still the same model
+    assert hasattr(G.init, "parametrizations")
+
+
 def test_image_to_image_exports_keep_height_and_width_free(translation_bundle, tmp_path):
     bundle = load_bundle(translation_bundle)
     g = torch.Generator().manual_seed(7)

@@ -16,6 +16,7 @@ Each exported file gets a `<name>.<format>.json` beside it: its inputs, outputs 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
@@ -190,6 +191,25 @@ def _runner(path: Path, fmt: str, names: list[str]) -> Any:
     return run_onnx
 
 
+def _plain_weights(model: torch.nn.Module) -> torch.nn.Module:
+    """An eval-mode copy of `model` with its weight parametrizations (spectral norm) folded into
+    plain weights: the same outputs, and no power-iteration ops (`aten::vdot`) that ONNX lacks."""
+    from torch.nn.utils import parametrize
+
+    if not any(parametrize.is_parametrized(m) for m in model.modules()):
+        return model
+    plain = copy.deepcopy(model).eval()
+    for module in list(plain.modules()):
+        if parametrize.is_parametrized(module):
+            # by hand: parametrize.remove_parametrizations edits the class, which the copy shares
+            values = {name: getattr(module, name).detach().clone() for name in module.parametrizations}
+            module.__class__ = type(module).__bases__[0]
+            del module._modules["parametrizations"]
+            for name, value in values.items():
+                module.register_parameter(name, torch.nn.Parameter(value, requires_grad=False))
+    return plain
+
+
 def export_model(
     model: torch.nn.Module,
     name: str,
@@ -218,7 +238,7 @@ def export_model(
     path = out_dir / f"{name}{SUFFIX[fmt]}"
     partial = path.with_name(path.name + ".partial")
     try:
-        _export_file(model, sig, inputs, fmt, partial, opset)
+        _export_file(_plain_weights(model), sig, inputs, fmt, partial, opset)
         os.replace(partial, path)  # an older export is replaced only by a whole new one
     except GanforgeError:
         raise
