@@ -155,6 +155,19 @@ def test_compile_falls_back_to_eager_with_a_warning(monkeypatch, capsys):
     assert type(model.forward).__name__ == "method"  # untouched
 
 
+def test_compile_refuses_runs_that_differentiate_a_gradient(tmp_path):
+    """R1, path length and WGAN-GP backpropagate through a gradient (create_graph=True), which
+    compiled graphs cannot: a one-line ConfigError before training instead of a crash mid-step."""
+    stylegan = tiny_config("stylegan", steps=2)
+    stylegan.data.size, stylegan.train.compile = 16, True
+    with pytest.raises(ConfigError, match="train.compile cannot train this stylegan run: R1"):
+        make(stylegan.validate(), tmp_path / "sg", tiny_images(size=16))
+    gp = tiny_config("dcgan", steps=2, gp_weight=10.0, loss="wgan")
+    gp.data.size, gp.train.compile = 16, True
+    with pytest.raises(ConfigError, match="the gradient penalty \\(model.gp_weight\\)"):
+        make(gp.validate(), tmp_path / "gp")
+
+
 @pytest.mark.skipif(
     speed.compile_available(torch.device("cpu")) is not None, reason="torch.compile unavailable"
 )

@@ -138,6 +138,11 @@ class Recipe:
         """What this run's bundle can do (the trainer writes it into model.json)."""
         return self.describe(self.config, self.data.num_classes)
 
+    def double_backward(self) -> str | None:
+        """What in this run differentiates a gradient (gradient penalties, R1, path length), which
+        `torch.compile` cannot train; None when nothing does."""
+        return None
+
     # ---- to implement
     def build(self) -> None:
         raise NotImplementedError

@@ -132,6 +132,17 @@ class StyleGANRecipe(Recipe):
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
         self.pl_mean = torch.zeros([], device=self.device)
 
+    def double_backward(self) -> str | None:
+        used = [
+            name
+            for name, on in (
+                ("R1 (model.r1_gamma)", self.use_r1),
+                ("path length (model.pl_weight)", self.use_pl),
+            )
+            if on
+        ]
+        return " and ".join(used) or None
+
     def phases(self) -> list[Phase]:
         c = self.config
         phases = [Phase("D_main", "D", self.d_main)]

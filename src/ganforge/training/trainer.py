@@ -166,6 +166,11 @@ class Trainer:
             speed.to_channels_last(self.recipe.models.values())
         self.amp_dtype = speed.autocast_dtype(t.precision, self.device, recipe_class.auto_bf16)
         self.ema = {f"{name}_ema": self._ema_copy(self.recipe.models[name]) for name in self.recipe.ema_of}
+        if t.compile and (needs := self.recipe.double_backward()):
+            raise ConfigError(
+                f"train.compile cannot train this {self.cfg.recipe} run: {needs} differentiates a "
+                "gradient, which torch.compile does not support; set train.compile=false or switch it off"
+            )
         self.compiled = t.compile and speed.compile_models(self.recipe.models.values(), self.device)
         self.phases = self.recipe.phases()
         self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.recipe.optimizers.items()}
