@@ -145,8 +145,8 @@ def stylegan_plain(images: torch.Tensor, batch: int, model: object, r1_interval:
     )
     ratio = r1_interval / (r1_interval + 1)
     b1, b2 = c.betas
-    opt_g = torch.optim.Adam(G.parameters(), lr=c.lr, betas=(b1, b2), eps=1e-8)
-    opt_d = torch.optim.Adam(D.parameters(), lr=c.lr * ratio, betas=(b1**ratio, b2**ratio), eps=1e-8)
+    opt_g = torch.optim.Adam(G.parameters(), lr=c.lr_g, betas=(b1, b2), eps=1e-8)
+    opt_d = torch.optim.Adam(D.parameters(), lr=c.lr_d * ratio, betas=(b1**ratio, b2**ratio), eps=1e-8)
     gamma = 0.0002 * size**2 / batch
     gen = torch.Generator().manual_seed(0)
     count = [0]
