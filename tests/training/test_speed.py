@@ -80,8 +80,10 @@ def test_speed_switches_match_eager_float32(tmp_path, switch, tolerance):
     assert (fast - eager).abs().max() > 0 or switch.get("memory_format")  # bf16 really ran
 
 
-def test_optimizers_are_fused_by_default_and_keep_their_settings(tmp_path):
-    trainer = make(tiny_config("dcgan", steps=2).validate(), tmp_path / "run")
+def test_fused_optimizers_keep_their_settings_and_are_opt_in(tmp_path):
+    cfg = tiny_config("dcgan", steps=2)
+    cfg.train.fused_optim = True
+    trainer = make(cfg.validate(), tmp_path / "run")
     assert trainer.speed_settings()["fused_optimizers"] == ["G", "D"]
     for opt in trainer.recipe.optimizers.values():
         assert opt.defaults["fused"] and opt.param_groups[0]["betas"] == (0.5, 0.999)
@@ -89,7 +91,7 @@ def test_optimizers_are_fused_by_default_and_keep_their_settings(tmp_path):
     assert params == len(list(trainer.recipe.G.parameters()))
     trainer.fit()
     assert all(opt.state for opt in trainer.recipe.optimizers.values())  # they stepped
-    off = make(dcgan_config(), tmp_path / "off")
+    off = make(tiny_config("dcgan", steps=2).validate(), tmp_path / "off")  # the default
     assert off.speed_settings()["fused_optimizers"] == []
     assert not any(opt.defaults["fused"] for opt in off.recipe.optimizers.values())
 
