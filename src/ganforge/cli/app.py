@@ -15,6 +15,7 @@ from ganforge.cli import mix as mix_cli
 from ganforge.cli import upscale as upscale_cli
 from ganforge.console import console
 from ganforge.errors import GanforgeError
+from ganforge.memory import keep_freed_memory
 
 app = typer.Typer(
     name="ganforge",
@@ -47,6 +48,7 @@ app.add_typer(info.presets_app, name="presets")
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a `GanforgeError` becomes one `error:` line and exit status 1."""
+    keep_freed_memory()  # large tensors reuse freed memory instead of faulting fresh pages in
     try:
         app(args=argv, prog_name="ganforge", standalone_mode=True)
     except GanforgeError as err:

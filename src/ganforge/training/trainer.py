@@ -24,6 +24,7 @@ from ganforge.console import info, progress_enabled, warn
 from ganforge.data.dataset import ImageData
 from ganforge.errors import CheckpointError, ConfigError, GanforgeError, TrainingDiverged
 from ganforge.imaging import save_image, to_float
+from ganforge.memory import keep_freed_memory
 from ganforge.metrics.store import update_metrics_json
 from ganforge.nn.ema import update_ema
 from ganforge.recipes.base import Batch, DataInfo, Recipe
@@ -92,6 +93,7 @@ class Trainer:
         set the run's checkpoints aside and train from step 0 (for a run none of whose checkpoints
         loads; without it such a run is refused)."""
         load_all()
+        keep_freed_memory()  # each step's large activations reuse the last step's memory
         self.cfg = cfg.validate()
         self.run_dir = Path(run_dir) if run_dir is not None else Path()
         self.start_over = start_over

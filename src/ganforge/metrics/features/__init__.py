@@ -45,7 +45,9 @@ def get_extractor(
     global torch RNG.
     """
     from ganforge.data.download import cache_dir
+    from ganforge.memory import keep_freed_memory
 
+    keep_freed_memory()  # its 224x224 batches would fault fresh pages in every time (ganforge.memory)
     device = torch.device(device)
     numerics = feature_numerics(name, precision)
     key = (name, str(weights) if weights else None, str(device), random_init, str(cache_dir()), numerics)
