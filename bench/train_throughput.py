@@ -10,8 +10,8 @@ process, timed in interleaved trials (the median is reported):
 - ganforge float32: the trainer with every speed switch off (train.precision=fp32,
   train.memory_format=contiguous, train.fused_optim=false), which shows what the trainer itself
   costs or saves;
-- ganforge default with the fused Adam step (train.fused_optim=true, opt-in): what that lever gives;
-- ganforge default: the trainer with its defaults (precision and memory format "auto").
+- ganforge default: the trainer with its defaults (precision and memory format "auto");
+- ganforge default with the fused Adam step (train.fused_optim=true, opt-in): what that lever gives.
 
 It prints images/s, the ratio to plain eager, the model FLOPs of one step (counted with
 torch.utils.flop_counter on the first step) and the model FLOPs utilization (MFU) against this

@@ -140,8 +140,9 @@ class Recipe:
 
     def double_backward(self) -> str | None:
         """What in this run differentiates a gradient (gradient penalties, R1, path length), which
-        `torch.compile` cannot train; None when nothing does."""
-        return None
+        `torch.compile` cannot train; None when nothing does. Default: the gradient penalty of a
+        config with `gp_weight` > 0 (gan, dcgan, progan); stylegan adds R1 and path length."""
+        return "the gradient penalty (model.gp_weight)" if getattr(self.config, "gp_weight", 0) > 0 else None
 
     # ---- to implement
     def build(self) -> None:

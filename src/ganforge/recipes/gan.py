@@ -203,9 +203,6 @@ class AdversarialRecipe(Recipe):
             logs["G_ms_ratio"] = ratio.detach()
         return loss, logs
 
-    def double_backward(self) -> str | None:
-        return "the gradient penalty (model.gp_weight)" if getattr(self.config, "gp_weight", 0) > 0 else None
-
     def phases(self) -> list[Phase]:
         return [
             Phase("D_main", "D", self.d_main),

@@ -188,9 +188,6 @@ class ProGANRecipe(Recipe):
         loss = self.loss.g_loss(self.D(self.augment(fake, self.generator)))
         return loss, {"G_loss": loss.detach()}
 
-    def double_backward(self) -> str | None:
-        return "the gradient penalty (model.gp_weight)" if getattr(self.config, "gp_weight", 0) > 0 else None
-
     def phases(self) -> list[Phase]:
         return [Phase("D_main", "D", self.d_main), Phase("G_main", "G", self.g_main)]
 
