@@ -28,7 +28,7 @@ import torch
 from feature_throughput import cpu_features
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
-from train_throughput import FAMILIES, ganforge_step, gemm_peak
+from train_throughput import FAMILIES, chosen_families, ganforge_step, gemm_peak
 
 from ganforge.config import apply_overrides
 
@@ -153,14 +153,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="runs of each recorded call; the best is kept")
     parser.add_argument("--layers", action="store_true", help="print every recorded call")
     args = parser.parse_args()
+    families = chosen_families(args.family)
     if args.threads:
         torch.set_num_threads(args.threads)
     peak = gemm_peak(torch.bfloat16)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_features()}")
     print(f"bf16 peak (fastest square matmul here): {peak / 1e9:.1f} GFLOP/s")
-    for name in args.family.split(","):
-        if name not in FAMILIES:
-            raise SystemExit(f"unknown family {name!r}; choose from {', '.join(FAMILIES)}")
+    for name in families:
         ceiling(name, args, peak)
 
 

@@ -217,6 +217,15 @@ def bench_family(name: str, args: argparse.Namespace, peaks: dict[str, float]) -
     print(profiled)
 
 
+def chosen_families(spec: str) -> list[str]:
+    """The comma-separated family names of `--family`, checked against FAMILIES."""
+    names = spec.split(",")
+    unknown = [name for name in names if name not in FAMILIES]
+    if unknown:
+        raise SystemExit(f"unknown family {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -233,6 +242,7 @@ def main() -> None:
         "--profile", type=int, default=0, metavar="STEPS", help="print torch.profiler's top 10 of the default"
     )
     args = parser.parse_args()
+    families = chosen_families(args.family)
     if args.device != "cpu":
         raise SystemExit("this benchmark's plain loops run on the CPU; use --device cpu")
     if args.threads:
@@ -244,9 +254,7 @@ def main() -> None:
         f"peak (fastest square matmul here): fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, "
         f"bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s; MFU is against the peak of the precision used"
     )
-    for name in args.family.split(","):
-        if name not in FAMILIES:
-            raise SystemExit(f"unknown family {name!r}; choose from {', '.join(FAMILIES)}")
+    for name in families:
         bench_family(name, args, peaks)
 
 
