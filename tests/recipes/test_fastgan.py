@@ -176,3 +176,27 @@ def test_diffaugment_policy_is_what_d_sees(tmp_path):
     assert torch.equal(unchanged, white)
     with pytest.raises(ConfigError, match="unknown ops \\['flip'\\]"):
         config(1, diffaugment_policy=("color", "flip"))
+
+
+def test_rec_weight_zero_skips_the_decoders(tmp_path):
+    """At model.rec_weight=0 D's decoders are not run: no gradient reaches them, D_rec is not logged,
+    the rest of D still learns; with the default weight they get gradients and D_rec is logged."""
+    off = make(config(1, rec_weight=0.0), tmp_path / "off")
+    before = {k: v.clone() for k, v in off.recipe.D.state_dict().items()}
+    calls = []
+    decode = off.recipe.D.decode_whole.forward
+    off.recipe.D.decode_whole.forward = lambda *a, **k: calls.append(1) or decode(*a, **k)
+    logs = off.train_step()
+    assert calls == [] and "D_rec" not in logs and "D_loss" in logs
+    decoders = [n for n, _ in off.recipe.D.named_parameters() if n.startswith("decode_")]
+    grads = {n: p.grad for n, p in off.recipe.D.named_parameters()}
+    assert decoders and all(grads[n] is None for n in decoders)
+    after = off.recipe.D.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("decode_"))
+    key = "from_rgb.parametrizations.weight.original"
+    assert not torch.equal(before[key], after[key])
+
+    on = make(config(1), tmp_path / "on")
+    assert on.train_step()["D_rec"] > 0
+    grads = {n: p.grad for n, p in on.recipe.D.named_parameters()}
+    assert all(grads[n] is not None and grads[n].abs().sum() > 0 for n in decoders)
