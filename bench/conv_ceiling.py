@@ -111,13 +111,14 @@ def ceiling(name: str, args: argparse.Namespace, peak: float) -> None:
     lines = []
     for func, spec in recorder.calls:
         flops, seconds = replay(func, spec, args.repeats, gen)
-        row = totals[kind(func, spec)]
+        label = kind(func, spec)
+        row = totals[label]
         row[0] += 1
         row[1] += flops
         row[2] += seconds
         if args.layers:
             shapes = " ".join("x".join(map(str, a.shape)) for a in spec if isinstance(a, Layout))
-            lines.append(f"  {kind(func, spec):20} {shapes:60} {flops / seconds / 1e9:8.1f} GFLOP/s")
+            lines.append(f"  {label:20} {shapes:60} {flops / seconds / 1e9:8.1f} GFLOP/s")
     print(
         f"\n{name}: {size}x{size}, batch {batch}, {settings['precision']}, {settings['memory_format']}; "
         f"the whole step: {step_time * 1e3:.1f} ms"
