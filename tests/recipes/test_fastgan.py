@@ -158,7 +158,8 @@ def test_preset_holds_out_the_eval_reference():
         "diffaugment",
     )
     assert cfg.model.holdout == 1000 and cfg.model.holdout_seed == 0
-    assert (cfg.train.steps, cfg.train.batch_size, cfg.model.channel_base) == (5000, 16, 1024)
+    assert (cfg.train.steps, cfg.train.batch_size, cfg.model.channel_base) == (10000, 16, 1024)
+    assert (cfg.model.g_channel_base, cfg.model.rec_weight) == (512, 0.0)  # twice the steps in the budget
     assert cfg.model.diffaugment_policy == ("color", "translation")  # the paper's code: no cutout
     assert (cfg.model.lr_g, cfg.model.lr_d) == (1e-3, 1e-3)  # best of 2e-4, 5e-4, 1e-3 at 5,000 steps
 
@@ -200,3 +201,16 @@ def test_rec_weight_zero_skips_the_decoders(tmp_path):
     assert on.train_step()["D_rec"] > 0
     grads = {n: p.grad for n, p in on.recipe.D.named_parameters()}
     assert all(grads[n] is not None and grads[n].abs().sum() > 0 for n in decoders)
+
+
+def test_g_channel_base_narrows_g_only(tmp_path):
+    """`model.g_channel_base` sets G's widths and leaves D's at `channel_base`; the bundle's spec
+    records it, so a sampled G is rebuilt as trained; a width below 1 is a clear error."""
+    same = make(config(1), tmp_path / "same").recipe
+    narrow = make(config(1, g_channel_base=32), tmp_path / "narrow").recipe
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(narrow.G) < count(same.G) and count(narrow.D) == count(same.D)
+    assert narrow.specs["G"].kwargs["channel_base"] == 32 and narrow.specs["D"].kwargs["channel_base"] == 64
+    assert [m.out_channels for m in narrow.G.modules() if isinstance(m, torch.nn.Conv2d)][-1] == 3
+    with pytest.raises(ConfigError, match="g_channel_base=0 must be >= 1"):
+        config(1, g_channel_base=0)
