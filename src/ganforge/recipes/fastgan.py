@@ -192,16 +192,17 @@ class FastGANRecipe(Recipe):
 
 @PRESETS.register(
     "fastgan-emoji64",
-    description="FastGAN-style G and self-supervised D on color emoji at 64x64, 1,000 held out (CPU minutes)",
+    description="FastGAN-style G (half D's width) and D on color emoji at 64x64, 1,000 held out, CPU minutes",
 )
 def fastgan_emoji64() -> RunConfig:
     return RunConfig(
         name="fastgan-emoji64",
         recipe="fastgan",
         data=DataConfig(source="emoji", size=64, channels=3),
-        # ~0.11 CPU-s a step on one thread (bf16 autocast): 10,000 steps took 18.4 CPU-minutes and gave
-        # FD-EffNetLite0 109.8 / 109.4 (training seeds 0 / 1) against the 1,000 held-out emoji, where the
-        # 2026-12-04 preset (G as wide as D, reconstruction loss, 5,000 steps) gave 119.6-121.3, 2026-12-06
+        # ~0.11 CPU-s a step on one thread (bf16 autocast): 10,000 steps took 18.0 CPU-minutes and gave
+        # FD-EffNetLite0 113.8 against the 1,000 held-out emoji (bench/quality.py; 109.4 and 109.8 from
+        # other initial weights), where the 2026-12-04 preset (G as wide as D, reconstruction loss,
+        # 5,000 steps) gave 119.6-121.3; 2026-12-07
         train=TrainConfig(
             steps=10000, batch_size=16, ema_decay=0.995, sample_every=500, checkpoint_every=500
         ),
