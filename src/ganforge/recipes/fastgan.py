@@ -1,12 +1,14 @@
 """FastGAN-style training (Liu et al. 2021, "Towards Faster and Stabilized GAN Training for
 High-fidelity Few-shot Image Synthesis"): a light generator with skip-layer excitation, a
-self-supervised discriminator whose decoders reconstruct real images, hinge loss, and DiffAugment
+self-supervised discriminator whose decoders reconstruct real images, hinge loss (`model.loss`: or
+the non-saturating loss, which `fastgan-emoji64` trains with), and DiffAugment
 (Zhao et al. 2020) on every image D sees by default, with the paper's code's ops: color and
 translation, no cutout (`model.diffaugment_policy`). The paper trains on 100-1,000 images in a few
 GPU-hours; `fastgan-emoji64` is sized for CPU minutes.
 
-Phases: ``D_main`` (hinge on augmented real and fake images plus the L1 reconstruction of the
-augmented real ones from D's 8x8 and 16x16 features) and ``G_main`` (-D(augment(G(z)))).
+Phases: ``D_main`` (the adversarial loss on augmented real and fake images plus the L1
+reconstruction of the augmented real ones from D's 8x8 and 16x16 features) and ``G_main`` (G's
+side of that loss on D(augment(G(z)))).
 
 Held-out data: with `holdout` > 0 the recipe trains without the images that
 `ganforge eval RUN --n HOLDOUT --seed 0` takes as its reference (a fixed random choice of that many
@@ -27,11 +29,13 @@ from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
+from ganforge.losses import get_adversarial_loss
 from ganforge.models.fastgan import reconstruction_targets
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 from ganforge.registry import PRESETS
 
 DIFFAUGMENT_OPS = ("color", "translation", "cutout")
+FASTGAN_LOSSES = ("hinge", "ns", "lsgan")  # wgan needs a gradient penalty, which this recipe has not
 
 
 @dataclass
@@ -44,6 +48,7 @@ class FastGANConfig(OptimConfig):
     lr_g: float = 2e-4  # the paper's value
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam, as in the paper
+    loss: Literal["hinge", "ns", "lsgan"] = "hinge"  # the paper's hinge; ns: non-saturating (ganforge.losses)
     rec_weight: float = 1.0  # weight of D's L1 reconstruction loss on real images (0: decoders not run)
     augment: Literal["none", "diffaugment", "ada"] = "diffaugment"  # the paper trains with DiffAugment
     # DiffAugment ops (with augment=diffaugment): the paper's code uses color and translation, no cutout
@@ -60,6 +65,8 @@ class FastGANConfig(OptimConfig):
             raise ConfigError(
                 f"model.g_channel_base={self.g_channel_base} must be >= 1 (or null: G as wide as D)"
             )
+        if self.loss not in FASTGAN_LOSSES:
+            raise ConfigError(f"model.loss={self.loss!r} is not one of {', '.join(FASTGAN_LOSSES)}")
         if self.rec_weight < 0:
             raise ConfigError("model.rec_weight must be >= 0 (0 switches the decoders' loss off)")
         if self.holdout < 0:
@@ -128,6 +135,7 @@ class FastGANRecipe(Recipe):
         self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=c.betas)
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
+        self.loss = get_adversarial_loss(c.loss)
 
     def phases(self) -> list[Phase]:
         return [Phase("D_main", "D", self.d_main), Phase("G_main", "G", self.g_main)]
@@ -147,7 +155,7 @@ class FastGANRecipe(Recipe):
         real = self.augmented(batch.real)
         real_logits, feat16, feat8 = self.D.outputs(real)
         fake_logits = self.D(self.augmented(fake.detach()))
-        adv = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        adv = self.loss.d_loss(real_logits, fake_logits)
         self.augment.observe(real_logits)
         logs = {
             "D_loss": adv.detach(),
@@ -174,7 +182,7 @@ class FastGANRecipe(Recipe):
 
     def g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         fake = self.kept_fakes(batch, lambda: self.fake(batch.real.shape[0]))
-        loss = -self.D(self.augmented(fake)).mean()
+        loss = self.loss.g_loss(self.D(self.augmented(fake)))
         return loss, {"G_loss": loss.detach()}
 
     def sample_inputs(self, n: int, generator: torch.Generator, examples: Batch) -> dict[str, Any]:

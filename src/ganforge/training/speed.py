@@ -76,13 +76,21 @@ def compile_available(device: torch.device) -> str | None:
 
 def compile_models(models: Iterable[nn.Module], device: torch.device) -> bool:
     """`nn.Module.compile()` each model in place (state_dict keys stay the same); False, with a
-    warning, when compilation is unavailable and the models stay eager."""
+    warning, when compilation is unavailable and the models stay eager.
+
+    A model with an `outputs` method (logits and features, which recipes call beside `forward`:
+    fastgan's D, sgan's C) gets that method compiled too. Left eager, its BatchNorm layers would
+    save their running statistics for backward and a compiled `forward` later in the same pass
+    would update them in place: "modified by an inplace operation" at backward.
+    """
     reason = compile_available(device)
     if reason is not None:
         warn(f"train.compile: {reason}; training eagerly")
         return False
     for model in models:
         model.compile()
+        if callable(getattr(model, "outputs", None)):
+            model.outputs = torch.compile(model.outputs)
     return True
 
 
