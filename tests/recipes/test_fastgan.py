@@ -120,12 +120,13 @@ def test_held_out_images_are_the_eval_reference_and_never_trained_on():
     assert torch.equal(training_index(5, 0, 0), torch.arange(5))
 
 
-def test_tiny_training_resumes_exactly_and_writes_a_grid(tmp_path):
-    whole = make(config(4), tmp_path / "whole")
+@pytest.mark.parametrize("r1", [{}, dict(r1_gamma=1.0, r1_interval=3)])  # R1 due on step 2: after the resume
+def test_tiny_training_resumes_exactly_and_writes_a_grid(tmp_path, r1):
+    whole = make(config(4, **r1), tmp_path / "whole")
     whole.fit()
-    first = make(config(2), tmp_path / "split")
+    first = make(config(2, **r1), tmp_path / "split")
     first.fit()
-    second = make(config(4), tmp_path / "split")
+    second = make(config(4, **r1), tmp_path / "split")
     second.fit()
     a, b = whole.state_dict()["models"], second.state_dict()["models"]
     for model in ("G", "D"):
@@ -134,6 +135,7 @@ def test_tiny_training_resumes_exactly_and_writes_a_grid(tmp_path):
     logs = [json.loads(line) for line in (tmp_path / "whole" / "log.jsonl").read_text().splitlines()]
     steps = [line for line in logs if "D_rec" in line]
     assert len(steps) == 4 and all(line["D_rec"] > 0 and line["aug_p"] == 1.0 for line in steps)
+    assert [line["step"] for line in steps if "D_r1" in line] == ([3] if r1 else [])
     grid = tmp_path / "whole" / "samples" / "step-000004.png"
     with Image.open(grid) as image:  # 8 samples of 32 px in a grid, RGB
         assert image.mode == "RGB" and min(image.size) >= 32
@@ -257,3 +259,25 @@ def test_model_loss_is_what_both_players_minimize(tmp_path, name):
 def test_bad_loss_is_a_clear_error():
     with pytest.raises(ConfigError, match="model.loss='wgan' is not one of hinge, ns, lsgan"):
         config(1, loss="wgan")
+
+
+def test_lazy_r1_joins_d_loss_on_the_last_step_of_every_interval(tmp_path):
+    """model.r1_gamma > 0: D's loss on every r1_interval-th step carries R1 of its real images (logged
+    as D_r1), no other step does; the trainer then refuses train.compile (R1 differentiates a
+    gradient) with a one-line error; bad values are clear errors."""
+    trainer = make(config(4, r1_gamma=1.0, r1_interval=2, rec_weight=0.0), tmp_path / "r1")
+    logs = [trainer.train_step() for _ in range(4)]
+    assert ["D_r1" in line for line in logs] == [False, True, False, True]
+    assert all(float(line["D_r1"]) > 0 for line in logs if "D_r1" in line)
+    off = make(config(2, rec_weight=0.0), tmp_path / "off")
+    assert not any("D_r1" in off.train_step() for _ in range(2))
+    cfg = config(2, r1_gamma=1.0)
+    cfg.train.compile = True
+    with pytest.raises(
+        ConfigError, match="train.compile cannot train this fastgan run: R1 \\(model.r1_gamma\\)"
+    ):
+        make(cfg, tmp_path / "compiled")
+    with pytest.raises(ConfigError, match="model.r1_gamma=-1.0 must be >= 0"):
+        config(1, r1_gamma=-1.0)
+    with pytest.raises(ConfigError, match="model.r1_interval=0 >= 1"):
+        config(1, r1_interval=0)

@@ -1,14 +1,16 @@
 """FastGAN-style training (Liu et al. 2021, "Towards Faster and Stabilized GAN Training for
 High-fidelity Few-shot Image Synthesis"): a light generator with skip-layer excitation, a
 self-supervised discriminator whose decoders reconstruct real images, hinge loss (`model.loss`: or
-the non-saturating loss, which `fastgan-emoji64` trains with), and DiffAugment
+the non-saturating loss, which `fastgan-emoji64` trains with, beside a lazy R1 penalty on D,
+`model.r1_gamma`, as StyleGAN2 does), and DiffAugment
 (Zhao et al. 2020) on every image D sees by default, with the paper's code's ops: color and
 translation, no cutout (`model.diffaugment_policy`). The paper trains on 100-1,000 images in a few
 GPU-hours; `fastgan-emoji64` is sized for CPU minutes.
 
 Phases: ``D_main`` (the adversarial loss on augmented real and fake images plus the L1
-reconstruction of the augmented real ones from D's 8x8 and 16x16 features) and ``G_main`` (G's
-side of that loss on D(augment(G(z)))).
+reconstruction of the augmented real ones from D's 8x8 and 16x16 features, and on the last step of
+every `r1_interval` R1 of augmented real images in float32) and ``G_main`` (G's side of that loss
+on D(augment(G(z)))).
 
 Held-out data: with `holdout` > 0 the recipe trains without the images that
 `ganforge eval RUN --n HOLDOUT --seed 0` takes as its reference (a fixed random choice of that many
@@ -29,7 +31,7 @@ from ganforge.capabilities import Capabilities
 from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
-from ganforge.losses import get_adversarial_loss
+from ganforge.losses import get_adversarial_loss, r1_penalty
 from ganforge.models.fastgan import reconstruction_targets
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 from ganforge.registry import PRESETS
@@ -49,6 +51,10 @@ class FastGANConfig(OptimConfig):
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam, as in the paper
     loss: Literal["hinge", "ns", "lsgan"] = "hinge"  # the paper's hinge; ns: non-saturating (ganforge.losses)
+    # R1 on real images (Mescheder et al. 2018), lazily: added to D's loss every r1_interval-th step,
+    # times r1_interval; 0 (the paper's setting) switches it off
+    r1_gamma: float = 0.0
+    r1_interval: int = 16
     rec_weight: float = 1.0  # weight of D's L1 reconstruction loss on real images (0: decoders not run)
     augment: Literal["none", "diffaugment", "ada"] = "diffaugment"  # the paper trains with DiffAugment
     # DiffAugment ops (with augment=diffaugment): the paper's code uses color and translation, no cutout
@@ -67,6 +73,11 @@ class FastGANConfig(OptimConfig):
             )
         if self.loss not in FASTGAN_LOSSES:
             raise ConfigError(f"model.loss={self.loss!r} is not one of {', '.join(FASTGAN_LOSSES)}")
+        if self.r1_gamma < 0 or self.r1_interval < 1:
+            raise ConfigError(
+                f"model.r1_gamma={self.r1_gamma} must be >= 0 (0: no R1) and "
+                f"model.r1_interval={self.r1_interval} >= 1"
+            )
         if self.rec_weight < 0:
             raise ConfigError("model.rec_weight must be >= 0 (0 switches the decoders' loss off)")
         if self.holdout < 0:
@@ -136,9 +147,21 @@ class FastGANRecipe(Recipe):
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=c.betas)
         self.augment = Augmenter(c.augment, target=c.ada_target, speed_kimg=c.ada_kimg)
         self.loss = get_adversarial_loss(c.loss)
+        self.step = 0  # the trainer's step, from begin_step: when lazy R1 is due
 
     def phases(self) -> list[Phase]:
         return [Phase("D_main", "D", self.d_main), Phase("G_main", "G", self.g_main)]
+
+    def begin_step(self, step: int, total_steps: int) -> None:
+        self.step = step
+
+    def double_backward(self) -> str | None:
+        return "R1 (model.r1_gamma)" if self.config.r1_gamma > 0 else None
+
+    def r1_due(self) -> bool:
+        """Whether this step's D loss carries R1: the last step of every `r1_interval`."""
+        c = self.config
+        return c.r1_gamma > 0 and (self.step + 1) % c.r1_interval == 0
 
     def augmented(self, images: torch.Tensor) -> torch.Tensor:
         """What D sees: DiffAugment with the configured ops, or the Augmenter's ADA / nothing."""
@@ -167,6 +190,13 @@ class FastGANRecipe(Recipe):
             rec = self.reconstruction_loss(real, feat16, feat8)
             logs["D_rec"] = rec.detach()
             loss = adv + self.config.rec_weight * rec
+        if self.r1_due():
+            c = self.config
+            with torch.autocast(self.device.type, enabled=False):  # a gradient's square: float32
+                real_r1 = self.augmented(batch.real).detach().float().requires_grad_(True)
+                penalty = r1_penalty(self.D(real_r1).float(), real_r1)
+            logs["D_r1"] = penalty.detach()
+            loss = loss + (c.r1_gamma / 2) * c.r1_interval * penalty
         return loss, {**logs, **self.augment.logs()}
 
     def reconstruction_loss(
@@ -217,5 +247,13 @@ def fastgan_emoji64() -> RunConfig:
         # D: 128 maps at 4-8 px, 64 at 16, 32 at 32, 16 at 64; G half as wide from 8 px up (64 maps at 8 px,
         # 8 at 64), and no reconstruction loss (D's decoders not run): a step costs 0.11 CPU-s, not 0.28, and
         # the budget buys twice the steps. lr 1e-3, not the paper's GPU 2e-4 (2e-4 < 5e-4 < 1e-3 < 2e-3 in FD)
-        model=FastGANConfig(channel_base=1024, g_channel_base=512, rec_weight=0.0, lr_g=1e-3, lr_d=1e-3),
+        model=FastGANConfig(
+            channel_base=1024,
+            g_channel_base=512,
+            rec_weight=0.0,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            loss="ns",
+            r1_gamma=1.0,
+        ),
     )
