@@ -163,6 +163,7 @@ def test_preset_holds_out_the_eval_reference():
     assert cfg.model.holdout == 1000 and cfg.model.holdout_seed == 0
     assert (cfg.train.steps, cfg.train.batch_size, cfg.model.channel_base) == (10000, 16, 1024)
     assert (cfg.model.g_channel_base, cfg.model.rec_weight) == (512, 0.0)  # twice the steps in the budget
+    assert (cfg.model.loss, cfg.model.r1_gamma) == ("ns", 0.0)  # ns: 106.6 against the hinge's 113.8
     assert cfg.model.diffaugment_policy == ("color", "translation")  # the paper's code: no cutout
     assert (cfg.model.lr_g, cfg.model.lr_d) == (1e-3, 1e-3)  # best of 2e-4, 5e-4, 1e-3 at 5,000 steps
 
