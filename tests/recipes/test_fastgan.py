@@ -120,7 +120,14 @@ def test_held_out_images_are_the_eval_reference_and_never_trained_on():
     assert torch.equal(training_index(5, 0, 0), torch.arange(5))
 
 
-@pytest.mark.parametrize("r1", [{}, dict(r1_gamma=1.0, r1_interval=3)])  # R1 due on step 2: after the resume
+EXTRAS = dict(g_noise=True, g_double_at=(16,), d_mbstd_group=2)  # G's noise comes from the run's generator
+
+
+@pytest.mark.parametrize(
+    "r1",
+    [{}, dict(r1_gamma=1.0, r1_interval=3), EXTRAS],  # R1 due on step 2: after the resume
+    ids=["plain", "r1", "noise-double-mbstd"],
+)
 def test_tiny_training_resumes_exactly_and_writes_a_grid(tmp_path, r1):
     whole = make(config(4, **r1), tmp_path / "whole")
     whole.fit()
@@ -135,7 +142,7 @@ def test_tiny_training_resumes_exactly_and_writes_a_grid(tmp_path, r1):
     logs = [json.loads(line) for line in (tmp_path / "whole" / "log.jsonl").read_text().splitlines()]
     steps = [line for line in logs if "D_rec" in line]
     assert len(steps) == 4 and all(line["D_rec"] > 0 and line["aug_p"] == 1.0 for line in steps)
-    assert [line["step"] for line in steps if "D_r1" in line] == ([3] if r1 else [])
+    assert [line["step"] for line in steps if "D_r1" in line] == ([3] if "r1_gamma" in r1 else [])
     grid = tmp_path / "whole" / "samples" / "step-000004.png"
     with Image.open(grid) as image:  # 8 samples of 32 px in a grid, RGB
         assert image.mode == "RGB" and min(image.size) >= 32
@@ -282,3 +289,66 @@ def test_lazy_r1_joins_d_loss_on_the_last_step_of_every_interval(tmp_path):
         config(1, r1_gamma=-1.0)
     with pytest.raises(ConfigError, match="model.r1_interval=0 >= 1"):
         config(1, r1_interval=0)
+
+
+def test_noise_is_drawn_in_training_and_fixed_when_sampling():
+    """With `noise`, every conv of the up blocks adds per-pixel noise times a learned strength (0 at
+    first: the same images as without noise); "random" draws it from the generator passed, eval mode
+    uses the stored maps, so a sample is a function of z."""
+    torch.manual_seed(0)
+    G = FastGANGenerator(z_dim=8, img_size=32, noise=True, double_at=[8, 32], spectral_norm=False, **TINY)
+    z = torch.randn(2, 8)
+    draw = lambda seed: G(z, noise_mode="random", generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    assert torch.equal(draw(1), draw(2))  # strength 0: the noise adds nothing yet
+    strengths = [n for n, _ in G.named_parameters() if n.endswith("strength")]
+    # one per conv: 8 (two convs), 16, 32 (two convs)
+    assert sorted(strengths) == sorted(
+        f"up.{r}.{name}.strength"
+        for r, name in [(8, "noise"), (8, "noise2"), (16, "noise"), (32, "noise"), (32, "noise2")]
+    )
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("strength"):
+                p.fill_(1.0)
+    assert torch.equal(draw(1), draw(1)) and not torch.allclose(draw(1), draw(2))
+    G.eval()
+    assert torch.equal(G(z), G(z))  # const maps
+    assert not torch.allclose(G(z), G(z, noise_mode="none"))
+
+
+def test_double_at_adds_a_second_conv_where_asked():
+    G = FastGANGenerator(z_dim=8, img_size=32, double_at=[16], **TINY)
+    assert [r for r, block in G.up.items() if block.conv2 is not None] == ["16"]
+    assert all(block.noise is None for block in G.up.values())  # noise is its own switch
+    assert G(torch.randn(2, 8)).shape == (2, 3, 32, 32)
+    with pytest.raises(ConfigError, match=r"double_at \[4, 64\] are not .* use some of 8, 16, 32"):
+        FastGANGenerator(z_dim=8, img_size=32, double_at=[4, 64], **TINY)
+
+
+def test_mbstd_lets_d_see_the_spread_of_its_group():
+    """With mbstd_group=2, images 0 and 2 form one group and 1 and 3 the other (i % (B / 2)): changing
+    image 2 changes image 0's logit and not image 1's."""
+    torch.manual_seed(0)
+    D = FastGANDiscriminator(img_size=32, mbstd_group=2, spectral_norm=False, **TINY).eval()
+    assert D.head[0].in_channels == widths(32, 64, 8)[8] + 1
+    images = torch.rand(4, 3, 32, 32) * 2 - 1
+    changed = images.clone()
+    changed[2] = -changed[2]
+    a, b = D(images), D(changed)
+    assert not torch.isclose(a[0], b[0]) and torch.isclose(a[1], b[1]) and torch.isclose(a[3], b[3])
+    assert D(images[:3]).shape == (3,)  # a batch the group does not divide still works
+    with pytest.raises(ConfigError, match="mbstd_group must be >= 0"):
+        FastGANDiscriminator(img_size=32, mbstd_group=-1, **TINY)
+    with pytest.raises(ConfigError, match="model.d_mbstd_group=-1 must be >= 0"):
+        config(1, d_mbstd_group=-1)
+
+
+def test_g_options_are_in_the_bundle_spec(tmp_path):
+    """G's noise and double convs and D's minibatch std reach the models and G's spec (so a bundle
+    rebuilds G as trained); without them the specs keep the keys they always had."""
+    plain = make(config(1), tmp_path / "plain").recipe
+    assert "noise" not in plain.specs["G"].kwargs and "mbstd_group" not in plain.specs["D"].kwargs
+    extra = make(config(1, **EXTRAS), tmp_path / "extra").recipe
+    assert extra.specs["G"].kwargs["noise"] is True and extra.specs["G"].kwargs["double_at"] == [16]
+    assert extra.specs["D"].kwargs["mbstd_group"] == 2 and extra.D.mbstd is not None
+    assert extra.G.up["16"].conv2 is not None and extra.G.up["8"].noise is not None

@@ -2,14 +2,17 @@
 Stabilized GAN Training for High-fidelity Few-shot Image Synthesis"), sized for CPU minutes.
 
 Generator: z -> 4x4 (transposed conv) -> [nearest upsample x2, conv3x3, BatchNorm, GLU] per
-resolution -> conv3x3 -> tanh. Skip-layer excitation (SLE) lets a low-resolution map gate the
-channels of a map 8 times larger: the small map is pooled to 4x4, a 4x4 conv takes it to 1x1, then
-LeakyReLU, a 1x1 conv and a sigmoid give one gate per channel of the large map. Gates come from
-4x4 -> 32x32 and 8x8 -> 64x64 (and 16 -> 128, 32 -> 256 at larger sizes), as the paper's 8 -> 128,
-16 -> 256, 32 -> 512 scaled down.
+resolution -> conv3x3 -> tanh. Options from the paper's code: per-pixel noise after every conv
+(`noise`, with a learned strength starting at 0) and a second conv3x3 (with its noise, BatchNorm and
+GLU) in the blocks of the resolutions `double_at`, as its UpBlockComp. Skip-layer excitation (SLE)
+lets a low-resolution map gate the channels of a map 8 times larger: the small map is pooled to
+4x4, a 4x4 conv takes it to 1x1, then LeakyReLU, a 1x1 conv and a sigmoid give one gate per channel
+of the large map. Gates come from 4x4 -> 32x32 and 8x8 -> 64x64 (and 16 -> 128, 32 -> 256 at larger
+sizes), as the paper's 8 -> 128, 16 -> 256, 32 -> 512 scaled down.
 
-Discriminator: stride-2 4x4 convs with BatchNorm and LeakyReLU(0.2) down to 8x8, then a 1x1 conv
-and a 4x4 conv give a 5x5 map of real/fake logits (averaged to one logit). On real images two small
+Discriminator: stride-2 4x4 convs with BatchNorm and LeakyReLU(0.2) down to 8x8, then (with
+`mbstd_group` > 0) minibatch standard deviation (Karras et al. 2017), a 1x1 conv and a 4x4 conv give
+a 5x5 map of real/fake logits (averaged to one logit). On real images two small
 decoders (upsample, conv3x3, BatchNorm, GLU) reconstruct the whole image (at half size) from the
 8x8 features, and one random quadrant (at full size) from the matching quadrant of the 16x16
 features: D must describe the image, not just separate it from fakes, which is the paper's answer
@@ -29,7 +32,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.nn.equalized import MinibatchStdDev
 from ganforge.nn.layers import check_images, check_labels, maybe_spectral_norm
+from ganforge.nn.modulated import NoiseInjection, NoiseMode
 from ganforge.registry import MODELS
 
 SIZES = (32, 64, 128, 256)
@@ -53,16 +58,32 @@ def conv(c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int = 0, 
 
 
 class UpBlock(nn.Module):
-    """Nearest upsample x2, conv3x3, BatchNorm, GLU: (B, c_in, r, r) -> (B, c_out, 2r, 2r)."""
+    """Nearest upsample x2, conv3x3, [noise], BatchNorm, GLU, and with `double` a second conv3x3,
+    [noise], BatchNorm, GLU: (B, c_in, r, r) -> (B, c_out, 2r, 2r). `noise` is the output resolution
+    for noise injection (None: none)."""
 
-    def __init__(self, c_in: int, c_out: int, sn: bool):
+    def __init__(self, c_in: int, c_out: int, sn: bool, double: bool = False, noise: int | None = None):
         super().__init__()
         self.conv = conv(c_in, 2 * c_out, 3, padding=1, sn=sn)
         self.norm = nn.BatchNorm2d(2 * c_out)
+        self.noise = None if noise is None else NoiseInjection(noise)
+        self.conv2 = conv(c_out, 2 * c_out, 3, padding=1, sn=sn) if double else None
+        self.norm2 = nn.BatchNorm2d(2 * c_out) if double else None
+        self.noise2 = None if noise is None or not double else NoiseInjection(noise)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, noise_mode: NoiseMode = "none", generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return F.glu(self.norm(self.conv(x)), dim=1)
+        stages = [(self.conv, self.noise, self.norm)]
+        if self.conv2 is not None:
+            stages.append((self.conv2, self.noise2, self.norm2))
+        for conv_, noise, norm in stages:
+            x = conv_(x)
+            if noise is not None:
+                x = noise(x, noise_mode, generator)
+            x = F.glu(norm(x), dim=1)
+        return x
 
 
 class SkipExcitation(nn.Module):
@@ -89,6 +110,11 @@ class FastGANGenerator(nn.Module):
         img_size: 32, 64, 128 or 256.
         channel_base, max_channels: width at resolution r is min(channel_base // r, max_channels).
         spectral_norm: spectral norm on every conv (the paper's code does).
+        noise: per-pixel noise after every conv of the up blocks, with a learned strength starting at
+            0 (the paper's code): fresh from `generator` with noise_mode "random" (training), a fixed
+            stored map with "const" (the default in eval mode: samples are a function of z).
+        double_at: resolutions (8 .. img_size) whose up block has a second conv (the paper's
+            UpBlockComp at 8, 32, 128 and 512 px); None: none.
     """
 
     def __init__(
@@ -99,6 +125,8 @@ class FastGANGenerator(nn.Module):
         channel_base: int = 2048,
         max_channels: int = 128,
         spectral_norm: bool = True,
+        noise: bool = False,
+        double_at: list[int] | None = None,
     ):
         super().__init__()
         _check(img_size, channel_base, max_channels)
@@ -107,24 +135,45 @@ class FastGANGenerator(nn.Module):
         self.z_dim, self.img_channels, self.img_size, self.num_classes = z_dim, img_channels, img_size, 0
         ch = widths(img_size, channel_base, max_channels)
         self.resolutions = list(ch)
+        double_at = list(double_at or [])
+        bad = sorted(set(double_at) - set(self.resolutions[1:]))
+        if bad:
+            raise ConfigError(
+                f"double_at {bad} are not resolutions of this generator's up blocks; use some of "
+                f"{', '.join(map(str, self.resolutions[1:]))}"
+            )
         sn = spectral_norm
         self.init = maybe_spectral_norm(nn.ConvTranspose2d(z_dim, 2 * ch[4], 4, bias=False), sn)
         self.init_norm = nn.BatchNorm2d(2 * ch[4])
-        self.up = nn.ModuleDict({str(r): UpBlock(ch[r // 2], ch[r], sn) for r in self.resolutions[1:]})
+        self.up = nn.ModuleDict(
+            {
+                str(r): UpBlock(ch[r // 2], ch[r], sn, double=r in double_at, noise=r if noise else None)
+                for r in self.resolutions[1:]
+            }
+        )
         # gate the map at 8r from the map at r, for every r >= 4 with 8r <= img_size
         self.sle = nn.ModuleDict(
             {str(8 * r): SkipExcitation(ch[r], ch[8 * r], sn) for r in self.resolutions if 8 * r <= img_size}
         )
         self.to_rgb = conv(ch[img_size], img_channels, 3, padding=1, sn=sn)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        noise_mode: NoiseMode | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """z (B, z_dim) -> images; noise_mode (with `noise`): None is random in training mode, const
+        in eval mode."""
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"FastGANGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
         check_labels(labels, 0, z.shape[0], "FastGANGenerator")
+        mode = noise_mode or ("random" if self.training else "const")
         x = F.glu(self.init_norm(self.init(z[:, :, None, None])), dim=1)  # (B, ch4, 4, 4)
         feats = {4: x}
         for r in self.resolutions[1:]:
-            x = self.up[str(r)](x)  # (B, ch_r, r, r)
+            x = self.up[str(r)](x, mode, generator)  # (B, ch_r, r, r)
             if str(r) in self.sle:
                 x = self.sle[str(r)](feats[r // 8], x)
             feats[r] = x
@@ -175,7 +224,8 @@ class FastGANDiscriminator(nn.Module):
     `D.outputs(images)` also returns the 16x16 and 8x8 feature maps that `D.reconstruct` decodes:
     the whole image at S/2 from the 8x8 map, and one quadrant at S/2 from the 16x16 map's quadrant.
 
-    Args: as `fastgan.G`.
+    Args: as `fastgan.G`, and mbstd_group: images per minibatch-standard-deviation group before the
+    head (0: none; StyleGAN's 4).
     """
 
     def __init__(
@@ -185,11 +235,14 @@ class FastGANDiscriminator(nn.Module):
         channel_base: int = 2048,
         max_channels: int = 128,
         spectral_norm: bool = True,
+        mbstd_group: int = 0,
     ):
         super().__init__()
         _check(img_size, channel_base, max_channels)
         if img_channels < 1:
             raise ConfigError(f"img_channels must be >= 1, got {img_channels}")
+        if mbstd_group < 0:
+            raise ConfigError(f"mbstd_group must be >= 0 (0: no minibatch std), got {mbstd_group}")
         self.img_channels, self.img_size = img_channels, img_size
         ch = widths(img_size, channel_base, max_channels)
         sn = spectral_norm
@@ -197,8 +250,10 @@ class FastGANDiscriminator(nn.Module):
         self.from_rgb = conv(img_channels, ch[img_size // 2], 4, stride=2, padding=1, sn=sn)
         downs = [r for r in reversed(list(ch)) if 8 <= r < img_size // 2]
         self.down = nn.ModuleDict({str(r): DownBlock(ch[2 * r], ch[r], sn) for r in downs})
+        # images of a group of mbstd_group (any batch size works) see their features' spread
+        self.mbstd = MinibatchStdDev(mbstd_group) if mbstd_group else None
         self.head = nn.Sequential(
-            conv(ch[8], ch[8], 1, sn=sn),
+            conv(ch[8] + (1 if mbstd_group else 0), ch[8], 1, sn=sn),
             nn.BatchNorm2d(ch[8]),
             nn.LeakyReLU(0.2),
             conv(ch[8], 1, 4, sn=sn),  # (B, 1, 5, 5)
@@ -215,7 +270,7 @@ class FastGANDiscriminator(nn.Module):
         for r, block in self.down.items():
             x = block(x)
             feats[int(r)] = x
-        logits = self.head(x).flatten(1).mean(1)  # (B,)
+        logits = self.head(x if self.mbstd is None else self.mbstd(x)).flatten(1).mean(1)  # (B,)
         return logits, feats[16], feats[8]
 
     def reconstruct(

@@ -47,6 +47,12 @@ class FastGANConfig(OptimConfig):
     g_channel_base: int | None = None  # G's own channel_base (None: channel_base, as D)
     max_channels: int = 128
     spectral_norm: bool = True  # on every conv of G and D, as the paper's code
+    # G: per-pixel noise after every conv (learned strength from 0; fixed maps when sampling), and the
+    # resolutions whose up block has a second conv (the paper's UpBlockComp); D: minibatch standard
+    # deviation over groups of this many images before its head (0: none). All off in the paper's 64 px
+    g_noise: bool = False
+    g_double_at: tuple[int, ...] = ()
+    d_mbstd_group: int = 0
     lr_g: float = 2e-4  # the paper's value
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam, as in the paper
@@ -78,6 +84,8 @@ class FastGANConfig(OptimConfig):
                 f"model.r1_gamma={self.r1_gamma} must be >= 0 (0: no R1) and "
                 f"model.r1_interval={self.r1_interval} >= 1"
             )
+        if self.d_mbstd_group < 0:
+            raise ConfigError(f"model.d_mbstd_group={self.d_mbstd_group} must be >= 0 (0: none; StyleGAN: 4)")
         if self.rec_weight < 0:
             raise ConfigError("model.rec_weight must be >= 0 (0 switches the decoders' loss off)")
         if self.holdout < 0:
@@ -136,12 +144,17 @@ class FastGANRecipe(Recipe):
         c, d = self.config, self.data
         widths = dict(channel_base=c.channel_base, max_channels=c.max_channels, spectral_norm=c.spectral_norm)
         g_widths = {**widths, "channel_base": c.g_channel_base or c.channel_base}
+        g_extra = dict(noise=c.g_noise, double_at=list(c.g_double_at)) if c.g_noise or c.g_double_at else {}
+        d_extra = dict(mbstd_group=c.d_mbstd_group) if c.d_mbstd_group else {}
         self.G = self.add_model(
             "G",
-            ModelSpec("fastgan.G", dict(z_dim=c.z_dim, img_channels=d.channels, img_size=d.size, **g_widths)),
+            ModelSpec(
+                "fastgan.G",
+                dict(z_dim=c.z_dim, img_channels=d.channels, img_size=d.size, **g_widths, **g_extra),
+            ),
         )
         self.D = self.add_model(
-            "D", ModelSpec("fastgan.D", dict(img_channels=d.channels, img_size=d.size, **widths))
+            "D", ModelSpec("fastgan.D", dict(img_channels=d.channels, img_size=d.size, **widths, **d_extra))
         )
         self.optimizers["G"] = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
         self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=c.betas)
@@ -170,7 +183,8 @@ class FastGANRecipe(Recipe):
         return self.augment(images, self.generator)
 
     def fake(self, n: int) -> torch.Tensor:
-        return self.G(self.randn(n, self.config.z_dim))
+        # with model.g_noise, G's noise comes from the run's generator too (exact resume)
+        return self.G(self.randn(n, self.config.z_dim), noise_mode="random", generator=self.generator)
 
     def d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         fake = self.fake(batch.real.shape[0])
