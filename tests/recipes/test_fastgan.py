@@ -341,6 +341,8 @@ def test_mbstd_lets_d_see_the_spread_of_its_group():
         FastGANDiscriminator(img_size=32, mbstd_group=-1, **TINY)
     with pytest.raises(ConfigError, match="model.d_mbstd_group=-1 must be >= 0"):
         config(1, d_mbstd_group=-1)
+    with pytest.raises(ConfigError, match=r"model.g_double_at=\[4\] must hold resolutions of G's up blocks"):
+        config(1, g_double_at=(4,))
 
 
 def test_g_options_are_in_the_bundle_spec(tmp_path):

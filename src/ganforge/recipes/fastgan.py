@@ -84,6 +84,12 @@ class FastGANConfig(OptimConfig):
                 f"model.r1_gamma={self.r1_gamma} must be >= 0 (0: no R1) and "
                 f"model.r1_interval={self.r1_interval} >= 1"
             )
+        ups = {8, 16, 32, 64, 128, 256}  # G's up blocks at the largest size; the model checks data.size
+        if not set(self.g_double_at) <= ups:
+            raise ConfigError(
+                f"model.g_double_at={list(self.g_double_at)} must hold resolutions of G's up blocks: "
+                "some of 8, 16, 32, 64, 128, 256 up to data.size"
+            )
         if self.d_mbstd_group < 0:
             raise ConfigError(f"model.d_mbstd_group={self.d_mbstd_group} must be >= 0 (0: none; StyleGAN: 4)")
         if self.rec_weight < 0:
