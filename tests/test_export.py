@@ -102,13 +102,18 @@ def test_a_generator_with_infogan_codes_exports_its_argmax_and_one_hot(tmp_path)
     assert float((got - G(z).detach()).abs().max()) < 1e-5
 
 
-def test_a_spectral_norm_generator_exports_with_its_weights_folded(tmp_path):
+@pytest.mark.parametrize("extra", [{}, dict(noise=True, double_at=[8])], ids=["plain", "noise"])
+def test_a_spectral_norm_generator_exports_with_its_weights_folded(tmp_path, extra):
     """fastgan.G has spectral norm on every conv: the exports carry the normalized weights (ONNX has
-    no op for the power iteration's aten::vdot), and the model itself is left as it was."""
+    no op for the power iteration's aten::vdot), and the model itself is left as it was. With noise,
+    the export is the sampling G: its fixed noise maps."""
     torch.manual_seed(0)
-    G = create_model("fastgan.G", z_dim=8, img_size=32, channel_base=64, max_channels=8)
+    G = create_model("fastgan.G", z_dim=8, img_size=32, channel_base=64, max_channels=8, **extra)
     with torch.no_grad():
         G.train()(torch.randn(8, 8))  # move BatchNorm statistics and the power iteration on
+        for name, p in G.named_parameters():
+            if name.endswith("strength"):
+                p.fill_(0.5)  # noise that shows in the output
     G.eval()
     z = torch.randn(5, 8, generator=torch.Generator().manual_seed(5))
     before = G(z).detach()
