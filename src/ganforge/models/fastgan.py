@@ -38,6 +38,7 @@ from ganforge.nn.modulated import NoiseInjection, NoiseMode
 from ganforge.registry import MODELS
 
 SIZES = (32, 64, 128, 256)
+UP_RESOLUTIONS = tuple(8 * 2**i for i in range(int(math.log2(max(SIZES) // 8)) + 1))  # G's up blocks: 8..256
 
 
 def _check(img_size: int, channel_base: int, max_channels: int) -> None:
@@ -59,17 +60,17 @@ def conv(c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int = 0, 
 
 class UpBlock(nn.Module):
     """Nearest upsample x2, conv3x3, [noise], BatchNorm, GLU, and with `double` a second conv3x3,
-    [noise], BatchNorm, GLU: (B, c_in, r, r) -> (B, c_out, 2r, 2r). `noise` is the output resolution
-    for noise injection (None: none)."""
+    [noise], BatchNorm, GLU: (B, c_in, r, r) -> (B, c_out, 2r, 2r). `noise_res` is the output
+    resolution (2r) for noise injection (None: no noise)."""
 
-    def __init__(self, c_in: int, c_out: int, sn: bool, double: bool = False, noise: int | None = None):
+    def __init__(self, c_in: int, c_out: int, sn: bool, double: bool = False, noise_res: int | None = None):
         super().__init__()
         self.conv = conv(c_in, 2 * c_out, 3, padding=1, sn=sn)
         self.norm = nn.BatchNorm2d(2 * c_out)
-        self.noise = None if noise is None else NoiseInjection(noise)
+        self.noise = None if noise_res is None else NoiseInjection(noise_res)
         self.conv2 = conv(c_out, 2 * c_out, 3, padding=1, sn=sn) if double else None
         self.norm2 = nn.BatchNorm2d(2 * c_out) if double else None
-        self.noise2 = None if noise is None or not double else NoiseInjection(noise)
+        self.noise2 = None if noise_res is None or not double else NoiseInjection(noise_res)
 
     def forward(
         self, x: torch.Tensor, noise_mode: NoiseMode = "none", generator: torch.Generator | None = None
@@ -147,7 +148,7 @@ class FastGANGenerator(nn.Module):
         self.init_norm = nn.BatchNorm2d(2 * ch[4])
         self.up = nn.ModuleDict(
             {
-                str(r): UpBlock(ch[r // 2], ch[r], sn, double=r in double_at, noise=r if noise else None)
+                str(r): UpBlock(ch[r // 2], ch[r], sn, double=r in double_at, noise_res=r if noise else None)
                 for r in self.resolutions[1:]
             }
         )

@@ -32,7 +32,7 @@ from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
 from ganforge.losses import get_adversarial_loss, r1_penalty
-from ganforge.models.fastgan import reconstruction_targets
+from ganforge.models.fastgan import UP_RESOLUTIONS, reconstruction_targets
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 from ganforge.registry import PRESETS
 
@@ -84,11 +84,10 @@ class FastGANConfig(OptimConfig):
                 f"model.r1_gamma={self.r1_gamma} must be >= 0 (0: no R1) and "
                 f"model.r1_interval={self.r1_interval} >= 1"
             )
-        ups = {8, 16, 32, 64, 128, 256}  # G's up blocks at the largest size; the model checks data.size
-        if not set(self.g_double_at) <= ups:
+        if not set(self.g_double_at) <= set(UP_RESOLUTIONS):  # the model checks them against data.size
             raise ConfigError(
                 f"model.g_double_at={list(self.g_double_at)} must hold resolutions of G's up blocks: "
-                "some of 8, 16, 32, 64, 128, 256 up to data.size"
+                f"some of {', '.join(map(str, UP_RESOLUTIONS))} up to data.size"
             )
         if self.d_mbstd_group < 0:
             raise ConfigError(f"model.d_mbstd_group={self.d_mbstd_group} must be >= 0 (0: none; StyleGAN: 4)")
