@@ -13,6 +13,13 @@ missing; metrics/floor/ceiling/baseline map a metric name to a number; verdict i
     python bench/quality.py                         # every row, at its budget (tens of CPU-minutes)
     python bench/quality.py --preset dcgan-mnist --threads 1 --json dcgan.json
     python bench/quality.py --quick                 # every row at a tiny budget: a smoke test
+    python bench/quality.py --preset fastgan-emoji64 --seeds 3   # mean of training seeds 0, 1, 2
+
+`--seeds N` trains a row N times (training seeds 0..N-1, `train.seed`) where its score function takes
+a `seed` keyword, and reports each metric's mean with its lowest and highest value; the verdict is
+taken on the mean where the row says its bounds (`"checks"`: metric -> (op, bound), and `"cpu_limit"`
+in CPU-minutes), else from the seeds' own verdicts ("mixed k/N" when they disagree). One run of a
+GAN moves by a few FD points from seed to seed, so a target near the figure wants N >= 3.
 
 CPU-minutes are the training process's CPU time (all threads), so a shared machine does not inflate
 them; "N min wall on 2 cores" budgets are checked as N minutes of that at --threads 1 (conservative:
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import json
 import math
 import sys
@@ -115,15 +123,18 @@ def reference_rows(source: str, lenet: str, n: int, effnet_n: int, conditional: 
 # ------------------------------------------------------------------ training a preset
 
 
-def train_preset(preset: str, threads: int, overrides: list[str]) -> tuple[torch.nn.Module, float, int]:
-    """Train `preset` as `ganforge train` does (a fresh run in a temporary folder); returns the EMA
-    generator, the process CPU seconds of the whole run and its steps."""
+def train_preset(
+    preset: str, threads: int, overrides: list[str], seed: int = 0
+) -> tuple[torch.nn.Module, float, int]:
+    """Train `preset` as `ganforge train` does (a fresh run in a temporary folder, training seed
+    `seed`); returns the EMA generator, the process CPU seconds of the whole run and its steps."""
     from ganforge.config import apply_overrides
     from ganforge.presets import get_preset
     from ganforge.training.trainer import Trainer
 
     torch.set_num_threads(threads)
-    cfg = apply_overrides(get_preset(preset), [f"train.threads={threads}", "train.device=cpu", *overrides])
+    base = [f"train.threads={threads}", "train.device=cpu", f"train.seed={seed}"]
+    cfg = apply_overrides(get_preset(preset), [*base, *overrides])
     with tempfile.TemporaryDirectory() as run_dir:
         start = time.process_time()
         trainer = Trainer(cfg, Path(run_dir), progress=False, tensorboard=False)
@@ -139,6 +150,11 @@ def generate(G: torch.nn.Module, n: int, seed: int = 0) -> tuple[torch.Tensor, t
 
     out = GeneratePipeline(G)(n, seed=seed)
     return out.images, out.labels
+
+
+def grid_name(preset: str, seed: int) -> str:
+    """The file stem of a scored run's kept grid: the preset's name, and its seed when not 0."""
+    return preset if seed == 0 else f"{preset}-seed{seed}"
 
 
 def verdict(metrics: dict[str, float], checks: dict[str, tuple[str, float]]) -> str:
@@ -163,19 +179,20 @@ def dcgan_row(
 ) -> dict[str, Any]:
     """A ROWS entry for a DCGAN preset on 28x28 gray data scored with `lenet` on `source`'s test split."""
 
-    def score(threads: int, quick: bool) -> dict[str, Any]:
+    def score(threads: int, quick: bool, seed: int = 0) -> dict[str, Any]:
         overrides = ["train.steps=4", "data.limit=256", "train.sample_every=4"] if quick else []
         n, effnet_n = (64, 0) if quick else (1000, EFFNET_N)
-        G, cpu, steps = train_preset(preset, threads, overrides)
+        G, cpu, steps = train_preset(preset, threads, overrides, seed)
         images, labels = generate(G, n)
         from ganforge.imaging import save_image
 
-        save_image(images[:100], GRIDS / f"{preset}.png", nrow=10)
+        grid = GRIDS / f"{grid_name(preset, seed)}.png"
+        save_image(images[:100], grid, nrow=10)
         if conditional:
             from ganforge.pipelines.generate import GeneratePipeline
 
             sevens = GeneratePipeline(G)(16, seed=123, class_index=7).images
-            save_image(sevens, GRIDS / f"{preset}-class7.png", nrow=4)
+            save_image(sevens, GRIDS / f"{grid_name(preset, seed)}-class7.png", nrow=4)
         metrics = score_images(images, source, lenet, labels if conditional else None, effnet_n)
         refs = reference_rows(source, lenet, n, effnet_n, conditional)
         return {
@@ -183,8 +200,9 @@ def dcgan_row(
             "steps": steps,
             "metrics": metrics,
             **refs,
+            "checks": checks(refs),
             "verdict": verdict(metrics, checks(refs)),
-            "notes": f"{n} samples vs {source}:test; grid in {GRIDS / (preset + '.png')}",
+            "notes": f"{n} samples vs {source}:test; grid in {grid}",
         }
 
     return {"preset": preset, "budget": budget, "target": target, "score": score}
@@ -276,14 +294,18 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for r in results:
         metrics = r.get("metrics") or {"(error)": math.nan}
+        spread = r.get("spread") or {}
         for i, (name, value) in enumerate(metrics.items()):
             first = i == 0
+            shown = _fmt(value)
+            if name in spread:  # the mean of several seeds, and their range
+                shown += f" ({_fmt(spread[name][0])} to {_fmt(spread[name][1])})"
             cells = [
                 r["preset"] if first else "",
                 _fmt(r["cpu_min"]) if first and "cpu_min" in r else "",
                 _fmt(r["steps"]) if first and "steps" in r else "",
                 name,
-                _fmt(value),
+                shown,
                 *(_fmt(r.get(k, {}).get(name, "")) for k in ("floor", "ceiling", "baseline")),
                 r.get("target", "") if first else "",
                 r.get("verdict", "n/a") if first else "",
@@ -292,16 +314,75 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run_rows(rows: list[dict[str, Any]], threads: int, quick: bool) -> list[dict[str, Any]]:
-    """Score each row; a row that raises is reported as a failure with its error, not fatal."""
+def takes_seed(score: Callable[..., Any]) -> bool:
+    """Whether a row's score function takes a `seed` keyword (then --seeds can repeat it)."""
+    try:
+        return "seed" in inspect.signature(score).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _mean_dict(runs: list[dict[str, Any]], key: str) -> dict[str, float]:
+    """Per name, the mean over `runs` of run[key][name] (names every run has)."""
+    names = [n for n in runs[0].get(key) or {} if all(n in (r.get(key) or {}) for r in runs)]
+    return {n: sum(float(r[key][n]) for r in runs) / len(runs) for n in names}
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from the results of several training seeds: metrics (and floor, ceiling, baseline)
+    averaged, each metric's lowest and highest value in "spread", the verdict taken on the mean."""
+    first, n = runs[0], len(runs)
+    out = {**first, "seeds": n, "per_seed": [r.get("metrics", {}) for r in runs]}
+    out["metrics"] = _mean_dict(runs, "metrics")
+    for key in ("floor", "ceiling", "baseline"):
+        out[key] = _mean_dict(runs, key)
+    out["spread"] = {
+        name: (min(r["metrics"][name] for r in runs), max(r["metrics"][name] for r in runs))
+        for name in out["metrics"]
+    }
+    if all("cpu_min" in r for r in runs):
+        out["cpu_min"] = sum(r["cpu_min"] for r in runs) / n
+    verdicts = [r.get("verdict", "n/a") for r in runs]
+    if "checks" in first and "n/a" not in verdicts:
+        out["verdict"] = verdict(out["metrics"], first["checks"])
+        if out["verdict"] == "pass" and out.get("cpu_min", 0) > first.get("cpu_limit", math.inf):
+            out["verdict"] = "fail"
+    elif len(set(verdicts)) == 1:
+        out["verdict"] = verdicts[0]
+    else:
+        out["verdict"] = f"mixed {verdicts.count('pass')}/{n}"
+    per_seed = "; ".join(
+        f"{name}: " + " / ".join(_fmt(float(r["metrics"][name])) for r in runs) for name in out["metrics"]
+    )
+    out["notes"] = f"mean of training seeds 0-{n - 1} (per seed, {per_seed}); {first.get('notes', '')}"
+    return out
+
+
+def score_row(row: dict[str, Any], threads: int, quick: bool, seeds: int) -> dict[str, Any]:
+    """A row's result: one run, or with seeds > 1 and a score that takes a seed, their combination.
+    A row that raises is reported as a failure with its error, not fatal."""
+    try:
+        if seeds <= 1 or not takes_seed(row["score"]):
+            got = row["score"](threads, quick)
+            if seeds > 1:
+                got["notes"] = f"one run: this row takes no seed; {got.get('notes', '')}"
+            return got
+        runs = []
+        for seed in range(seeds):
+            print(f"  training seed {seed} of 0-{seeds - 1} ...", file=sys.stderr, flush=True)
+            runs.append(row["score"](threads, quick, seed=seed))
+        return combine(runs)
+    except Exception as err:  # one broken row must not hide the others' figures
+        traceback.print_exc()
+        return {"verdict": "fail", "notes": f"error: {type(err).__name__}: {err}"}
+
+
+def run_rows(rows: list[dict[str, Any]], threads: int, quick: bool, seeds: int = 1) -> list[dict[str, Any]]:
+    """Score each row (`seeds` training seeds where it takes one), in order."""
     results = []
     for row in rows:
         print(f"scoring {row['preset']} ({row.get('budget', '')}) ...", file=sys.stderr, flush=True)
-        try:
-            got = row["score"](threads, quick)
-        except Exception as err:  # one broken row must not hide the others' figures
-            traceback.print_exc()
-            got = {"verdict": "fail", "notes": f"error: {type(err).__name__}: {err}"}
+        got = score_row(row, threads, quick, seeds)
         base = {k: v for k, v in row.items() if k != "score"}
         results.append({**base, **got})
     return results
@@ -314,9 +395,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training and scoring")
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test in seconds")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="train each row this many times (seeds 0..N-1) and judge the mean (default 1)",
+    )
+    parser.add_argument(
         "--effnet-n", type=int, default=EFFNET_N, help="FD-EffNetLite0 images a side (0: skip)"
     )
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     globals()["EFFNET_N"] = args.effnet_n  # read by the rows' score functions
     torch.set_num_threads(args.threads)
     rows = collect_rows()
@@ -325,15 +414,17 @@ def main(argv: list[str] | None = None) -> int:
         if not rows:
             known = ", ".join(r["preset"] for r in collect_rows())
             parser.error(f"no row for preset {args.preset!r}; rows: {known}")
-    results = run_rows(rows, args.threads, args.quick)
+    results = run_rows(rows, args.threads, args.quick, args.seeds)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print(f"ganforge quality, {stamp}, torch {torch.__version__}, {args.threads} thread(s)")
+    seeds = f", training seeds 0-{args.seeds - 1} (mean, lowest to highest)" if args.seeds > 1 else ""
+    print(f"ganforge quality, {stamp}, torch {torch.__version__}, {args.threads} thread(s){seeds}")
     print(table(results))
     for r in results:
         if r.get("notes"):
             print(f"- {r['preset']}: {r['notes']}")
     if args.json:
-        args.json.write_text(json.dumps({"time": stamp, "threads": args.threads, "rows": results}, indent=2))
+        record = {"time": stamp, "threads": args.threads, "seeds": args.seeds, "rows": results}
+        args.json.write_text(json.dumps(record, indent=2))
     return 0
 
 

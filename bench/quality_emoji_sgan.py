@@ -57,7 +57,17 @@ def train(
     return result.run_dir, time.process_time() - start, result.step, result.metrics or {}
 
 
-def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> dict[str, Any]:
+def keep_grid(run: Path, preset: str, seed: int) -> Path:
+    """Copy the run's last sample grid out of its folder (which goes away) to look at; its path."""
+    kept = GRIDS / (f"{preset}.png" if seed == 0 else f"{preset}-seed{seed}.png")
+    grids = sorted((run / "samples").glob("step-*.png"))
+    if grids:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(grids[-1], kept)
+    return kept
+
+
+def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64", seed: int = 0) -> dict[str, Any]:
     from ganforge.data import load_source
     from ganforge.metrics.features import get_extractor
     from ganforge.metrics.frechet import FeatureStats, frechet_distance
@@ -67,16 +77,12 @@ def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> d
 
     n = 64 if quick else EMOJI_HELD_OUT
     with tempfile.TemporaryDirectory(prefix="quality-emoji-") as root:
-        run, cpu, steps, _ = train(preset, threads, Path(root), quick)
+        run, cpu, steps, _ = train(preset, threads, Path(root), quick, **{"train.seed": seed})
         report = evaluate_generator(
             run, data="emoji", features="effnet-lite0", n=n, seed=0, kid_subset_size=n // 2, progress=False
         )
         cfg = get_preset(preset)
-        grids = sorted((run / "samples").glob("step-*.png"))
-        kept = GRIDS / f"{preset}.png"  # the run folder goes away: keep its last grid to look at
-        if grids:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(grids[-1], kept)
+        kept = keep_grid(run, preset, seed)
     # floor: real training emoji (never the held-out ones) against the reference; ceiling: noise
     extractor = get_extractor("effnet-lite0")
     reference = reference_features(
@@ -98,6 +104,8 @@ def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> d
         "floor": {"FD-EffNetLite0": floor},
         "ceiling": {"FD-EffNetLite0": ceiling},
         "baseline": {},
+        "checks": {"FD-EffNetLite0": ("<=", 100)},
+        "cpu_limit": 20,
         "verdict": "n/a" if quick else ("pass" if fd <= 100 and cpu <= 20 * 60 else "fail"),
         "notes": f"{n} generated vs the {n} held-out emoji (ganforge eval --n {n} --seed 0), "
         f"trained on the other {len(train_rows)}; a person must also name most of a 64-sample grid "
@@ -105,15 +113,12 @@ def score_emoji(threads: int, quick: bool, preset: str = "fastgan-emoji64") -> d
     }
 
 
-def score_sgan(preset: str, target: float) -> Callable[[int, bool], dict[str, Any]]:
-    def score(threads: int, quick: bool) -> dict[str, Any]:
+def score_sgan(preset: str, target: float) -> Callable[..., dict[str, Any]]:
+    def score(threads: int, quick: bool, seed: int = 0) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix=f"quality-{preset}-") as root:
-            run, cpu, steps, metrics = train(preset, threads, Path(root), quick, **{"model.baseline": True})
-            grids = sorted((run / "samples").glob("step-*.png"))
-            kept = GRIDS / f"{preset}.png"  # the run folder goes away: keep G's last grid to look at
-            if grids:
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(grids[-1], kept)
+            overrides = {"model.baseline": True, "train.seed": seed}
+            run, cpu, steps, metrics = train(preset, threads, Path(root), quick, **overrides)
+            kept = keep_grid(run, preset, seed)
         acc, base = metrics["test_accuracy"], metrics["baseline_test_accuracy"]
         passed = acc >= target and acc - base >= 0.10 and cpu <= 10 * 60
         if preset == "sgan-fashion":  # its target is the accuracy alone

@@ -85,3 +85,74 @@ def test_verdict_checks_every_bound(quality):
     assert quality.verdict({"FD": 21.0, "acc": 0.98}, checks) == "fail"
     assert quality.verdict({"FD": 19.0}, checks) == "fail"  # a missing metric is not a pass
     assert quality.verdict({"FD": math.nan}, {}) == "n/a"
+
+
+SEEDED_MODULE = """
+FD = {0: 98.0, 1: 104.0, 2: 101.0}
+
+def score(threads, quick, seed=0):
+    fd = FD[seed]
+    return {"cpu_min": 19.0 + seed, "steps": 100, "metrics": {"FD-x": fd}, "floor": {"FD-x": 24.0},
+            "ceiling": {"FD-x": 381.0}, "checks": {"FD-x": ("<=", 100)}, "cpu_limit": 20,
+            "verdict": "pass" if fd <= 100 else "fail", "notes": f"seed {seed}"}
+
+def unseeded(threads, quick):
+    return {"cpu_min": 2.0, "metrics": {"acc": 0.5}, "verdict": "pass", "notes": "once"}
+
+def no_checks(threads, quick, seed=0):
+    return {"metrics": {"acc": 0.9 + seed / 100}, "verdict": "pass" if seed else "fail"}
+
+ROWS = [{"preset": "seeded", "score": score}, {"preset": "unseeded", "score": unseeded},
+        {"preset": "no-checks", "score": no_checks}]
+"""
+
+
+def test_seeds_average_each_metric_and_judge_the_mean(quality, tmp_path, monkeypatch):
+    (tmp_path / "quality_seeded.py").write_text(SEEDED_MODULE)
+    rows = quality.collect_rows(tmp_path)
+    assert [quality.takes_seed(r["score"]) for r in rows] == [True, False, True]
+    real = {r["preset"]: quality.takes_seed(r["score"]) for r in quality.collect_rows()}
+    assert (
+        real["fastgan-emoji64"]
+        and real["cdcgan-mnist"]
+        and real["dtn-digits"]
+        and real["sgan-mnist --labels 100"]
+    )
+    (two,) = quality.run_rows(rows[:1], threads=1, quick=False, seeds=2)
+    three, once, mixed = quality.run_rows(rows, threads=1, quick=False, seeds=3)
+    # seeds 0, 1: FD 98 and 104, mean 101 > 100 although seed 0 alone passes
+    assert two["metrics"] == {"FD-x": 101.0} and two["spread"] == {"FD-x": (98.0, 104.0)}
+    assert two["verdict"] == "fail" and two["seeds"] == 2 and two["cpu_min"] == 19.5
+    assert two["per_seed"] == [{"FD-x": 98.0}, {"FD-x": 104.0}] and two["floor"] == {"FD-x": 24.0}
+    assert two["notes"].startswith("mean of training seeds 0-1 (per seed, FD-x: 98 / 104.0); seed 0")
+    # seeds 0-2: mean 101 still; a row without a seed runs once and says so
+    assert three["metrics"] == {"FD-x": 101.0} and three["verdict"] == "fail"
+    assert once["metrics"] == {"acc": 0.5} and "seeds" not in once
+    assert once["notes"] == "one run: this row takes no seed; once"
+    # no bounds to judge the mean by: the seeds' verdicts, counted when they disagree
+    assert mixed["verdict"] == "mixed 2/3"
+    assert mixed["spread"]["acc"] == pytest.approx((0.9, 0.92))
+    line = quality.table([two]).splitlines()[2]
+    assert line == "| seeded | 19.5 | 100 | FD-x | 101.0 (98 to 104.0) | 24 | 381.0 |  |  | fail |"
+
+
+def test_the_mean_must_also_keep_to_the_cpu_budget(quality):
+    runs = [
+        {
+            "cpu_min": cpu,
+            "metrics": {"FD": 90.0},
+            "checks": {"FD": ("<=", 100)},
+            "cpu_limit": 20,
+            "verdict": v,
+        }
+        for cpu, v in ((19.0, "pass"), (22.0, "fail"))
+    ]
+    assert quality.combine(runs)["verdict"] == "fail"  # mean 20.5 CPU-minutes is over 20
+    runs[1]["cpu_min"] = 20.5
+    assert quality.combine(runs)["verdict"] == "pass"  # mean 19.75
+
+
+def test_seeds_below_one_are_refused(quality, capsys):
+    with pytest.raises(SystemExit):
+        quality.main(["--seeds", "0"])
+    assert "--seeds must be at least 1, got 0" in capsys.readouterr().err
