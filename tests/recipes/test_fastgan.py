@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from conftest import tiny_images
@@ -60,6 +61,16 @@ def test_shapes_and_range(size):
     D = FastGANDiscriminator(img_size=size, **TINY)
     images = G(torch.randn(3, 8))
     assert images.shape == (3, 3, size, size) and images.abs().max() <= 1
+    # the last conv runs channels-last; what G returns is plain NCHW, with the values of an NCHW conv
+    assert images.is_contiguous()
+    G.eval()  # spectral norm's weight fixed between the forward and the check
+    seen = {}
+    G.to_rgb.register_forward_hook(lambda module, args, out: seen.update(x=args[0]))
+    with torch.no_grad():
+        again = G(torch.randn(3, 8))
+        plain = torch.tanh(F.conv2d(seen["x"].contiguous(), G.to_rgb.weight, padding=1))
+    assert seen["x"].is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(again, plain, atol=1e-6)
     logits, feat16, feat8 = D.outputs(images)
     assert logits.shape == (3,) and feat16.shape[-2:] == (16, 16) and feat8.shape[-2:] == (8, 8)
     whole, part = D.reconstruct(feat16, feat8, quadrant=3)

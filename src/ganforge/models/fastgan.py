@@ -178,7 +178,11 @@ class FastGANGenerator(nn.Module):
             if str(r) in self.sle:
                 x = self.sle[str(r)](feats[r // 8], x)
             feats[r] = x
-        return torch.tanh(self.to_rgb(x))
+        # the last conv (a few maps in, 3 out, at full size) in channels-last memory: oneDNN's NCHW
+        # kernels for so few output channels are slow (8 -> 3 maps at 64 px, batch 16, one thread:
+        # 8.4 ms forward and backward in bf16, 2.8 ms channels-last), a step 5% faster; same values
+        x = x.contiguous(memory_format=torch.channels_last)
+        return torch.tanh(self.to_rgb(x)).contiguous()
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         device = next(self.parameters()).device
