@@ -358,6 +358,14 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def seed_summary(got: dict[str, Any]) -> str:
+    """One seed's figures on one line, for the progress log: its metrics, CPU-minutes and verdict."""
+    figures = [f"{name} {_fmt(float(value))}" for name, value in got.get("metrics", {}).items()]
+    if "cpu_min" in got:
+        figures.append(f"{float(got['cpu_min']):.1f} CPU-min")
+    return ", ".join(figures) + f" ({got.get('verdict', 'n/a')})"
+
+
 def score_row(row: dict[str, Any], threads: int, quick: bool, seeds: int) -> dict[str, Any]:
     """A row's result: one run, or with seeds > 1 and a score that takes a seed, their combination.
     A row that raises is reported as a failure with its error, not fatal."""
@@ -371,6 +379,7 @@ def score_row(row: dict[str, Any], threads: int, quick: bool, seeds: int) -> dic
         for seed in range(seeds):
             print(f"  training seed {seed} of 0-{seeds - 1} ...", file=sys.stderr, flush=True)
             runs.append(row["score"](threads, quick, seed=seed))
+            print(f"  seed {seed}: {seed_summary(runs[-1])}", file=sys.stderr, flush=True)
         return combine(runs)
     except Exception as err:  # one broken row must not hide the others' figures
         traceback.print_exc()

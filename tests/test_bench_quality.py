@@ -136,6 +136,19 @@ def test_seeds_average_each_metric_and_judge_the_mean(quality, tmp_path, monkeyp
     assert line == "| seeded | 19.5 | 100 | FD-x | 101.0 (98 to 104.0) | 24 | 381.0 |  |  | fail |"
 
 
+def test_each_seed_s_figures_are_logged_as_it_finishes(quality, tmp_path, capsys):
+    (tmp_path / "quality_seeded.py").write_text(SEEDED_MODULE)
+    rows = quality.collect_rows(tmp_path)
+    quality.run_rows(rows[:1], threads=1, quick=False, seeds=2)
+    err = capsys.readouterr().err
+    lines = [line.strip() for line in err.splitlines() if line.strip().startswith("seed ")]
+    assert lines == ["seed 0: FD-x 98, 19.0 CPU-min (pass)", "seed 1: FD-x 104.0, 20.0 CPU-min (fail)"]
+    assert quality.seed_summary({"metrics": {"FD": 106.62}, "cpu_min": 19.44, "verdict": "fail"}) == (
+        "FD 106.6, 19.4 CPU-min (fail)"
+    )
+    assert quality.seed_summary({}) == " (n/a)"
+
+
 def test_the_mean_must_also_keep_to_the_cpu_budget(quality):
     runs = [
         {
