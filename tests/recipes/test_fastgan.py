@@ -131,7 +131,10 @@ def test_held_out_images_are_the_eval_reference_and_never_trained_on():
     assert torch.equal(training_index(5, 0, 0), torch.arange(5))
 
 
-EXTRAS = dict(g_noise=True, g_double_at=(16,), d_mbstd_group=2)  # G's noise comes from the run's generator
+# G's noise comes from the run's generator
+EXTRAS = dict(
+    g_noise=True, g_double_at=(16,), d_mbstd_group=2, d_head="global", d_head_width=4, d_head_hidden=8
+)
 
 
 @pytest.mark.parametrize(
@@ -356,12 +359,48 @@ def test_mbstd_lets_d_see_the_spread_of_its_group():
         config(1, g_double_at=(4,))
 
 
+def test_global_head_judges_the_whole_image():
+    """D's head sees an 8x8 map. The paper's head (a 4x4 conv's 5x5 logits, averaged) is a sum of
+    parts that each see a 4x4 window, so what it says of features at (0, 0) and at (7, 7) together is
+    what it says of each alone (the mixed difference is 0); the global head (4x4 conv to head_width
+    maps, a hidden layer over all 25 positions, one logit) weighs them against each other."""
+    torch.manual_seed(0)
+    mixed = {}
+    for head in ("patch", "global"):
+        D = FastGANDiscriminator(
+            img_size=32, head=head, head_width=4, head_hidden=8, spectral_norm=False, **TINY
+        )
+        D = D.double().eval()
+        assert D(torch.rand(3, 3, 32, 32, dtype=torch.float64)).shape == (3,)
+        c = D.head[0].in_channels
+        x = torch.randn(1, c, 8, 8, dtype=torch.float64)
+        a, b = torch.zeros_like(x), torch.zeros_like(x)
+        a[0, :, 0, 0], b[0, :, 7, 7] = 10 * torch.randn(c), 10 * torch.randn(c)  # past the kinks
+        with torch.no_grad():
+            out = [D.head(t).flatten(1).mean(1) for t in (x + a + b, x + a, x + b, x)]
+            mixed[head] = float(out[0] - out[1] - out[2] + out[3])
+    assert mixed["patch"] == pytest.approx(0, abs=1e-12)
+    assert abs(mixed["global"]) > 1e-4
+    head = FastGANDiscriminator(img_size=64, head="global", channel_base=1024).head
+    assert [m.in_features for m in head if isinstance(m, torch.nn.Linear)] == [32 * 25, 64]
+    with pytest.raises(
+        ConfigError, match="head must be one of patch, global with head_width and head_hidden"
+    ):
+        FastGANDiscriminator(img_size=32, head="positional", **TINY)
+    with pytest.raises(ConfigError, match="model.d_head='positional' is not one of patch, global"):
+        config(1, d_head="positional")
+    with pytest.raises(ConfigError, match="model.d_head_width=32 and model.d_head_hidden=0 must be >= 1"):
+        config(1, d_head="global", d_head_hidden=0)
+
+
 def test_g_options_are_in_the_bundle_spec(tmp_path):
-    """G's noise and double convs and D's minibatch std reach the models and G's spec (so a bundle
-    rebuilds G as trained); without them the specs keep the keys they always had."""
+    """G's noise and double convs and D's minibatch std and head reach the models and their specs (so
+    a bundle rebuilds them as trained); without them the specs keep the keys they always had."""
     plain = make(config(1), tmp_path / "plain").recipe
     assert "noise" not in plain.specs["G"].kwargs and "mbstd_group" not in plain.specs["D"].kwargs
+    assert "head" not in plain.specs["D"].kwargs
     extra = make(config(1, **EXTRAS), tmp_path / "extra").recipe
     assert extra.specs["G"].kwargs["noise"] is True and extra.specs["G"].kwargs["double_at"] == [16]
     assert extra.specs["D"].kwargs["mbstd_group"] == 2 and extra.D.mbstd is not None
+    assert extra.specs["D"].kwargs["head"] == "global" and extra.specs["D"].kwargs["head_hidden"] == 8
     assert extra.G.up["16"].conv2 is not None and extra.G.up["8"].noise is not None

@@ -11,8 +11,12 @@ of the large map. Gates come from 4x4 -> 32x32 and 8x8 -> 64x64 (and 16 -> 128, 
 sizes), as the paper's 8 -> 128, 16 -> 256, 32 -> 512 scaled down.
 
 Discriminator: stride-2 4x4 convs with BatchNorm and LeakyReLU(0.2) down to 8x8, then (with
-`mbstd_group` > 0) minibatch standard deviation (Karras et al. 2017), a 1x1 conv and a 4x4 conv give
-a 5x5 map of real/fake logits (averaged to one logit). On real images two small
+`mbstd_group` > 0) minibatch standard deviation (Karras et al. 2017) and a 1x1 conv. Its head is
+either the paper's, a 4x4 conv to a 5x5 map of real/fake logits averaged to one logit (`head`
+"patch": each logit sees 46x46 pixels of a 64 px image, so D is a sum of patch judgments), or
+(`head` "global") a 4x4 conv to `head_width` maps at those 5x5 positions, LeakyReLU, and a hidden
+layer of `head_hidden` units over all of them (LeakyReLU, then one logit): one judgment of the
+whole image, whose parts it can weigh against each other. On real images two small
 decoders (upsample, conv3x3, BatchNorm, GLU) reconstruct the whole image (at half size) from the
 8x8 features, and one random quadrant (at full size) from the matching quadrant of the 16x16
 features: D must describe the image, not just separate it from fakes, which is the paper's answer
@@ -38,6 +42,7 @@ from ganforge.nn.modulated import NoiseInjection, NoiseMode
 from ganforge.registry import MODELS
 
 SIZES = (32, 64, 128, 256)
+D_HEADS = ("patch", "global")
 UP_RESOLUTIONS = tuple(8 * 2**i for i in range(int(math.log2(max(SIZES) // 8)) + 1))  # G's up blocks: 8..256
 
 
@@ -230,7 +235,9 @@ class FastGANDiscriminator(nn.Module):
     the whole image at S/2 from the 8x8 map, and one quadrant at S/2 from the 16x16 map's quadrant.
 
     Args: as `fastgan.G`, and mbstd_group: images per minibatch-standard-deviation group before the
-    head (0: none; StyleGAN's 4).
+    head (0: none; StyleGAN's 4); head: "patch" (the mean of a 5x5 map of logits, the paper's) or
+    "global" (`head_width` maps at those 5x5 positions, a hidden layer of `head_hidden` units over
+    all of them, one logit).
     """
 
     def __init__(
@@ -241,11 +248,19 @@ class FastGANDiscriminator(nn.Module):
         max_channels: int = 128,
         spectral_norm: bool = True,
         mbstd_group: int = 0,
+        head: str = "patch",
+        head_width: int = 32,
+        head_hidden: int = 64,
     ):
         super().__init__()
         _check(img_size, channel_base, max_channels)
         if img_channels < 1:
             raise ConfigError(f"img_channels must be >= 1, got {img_channels}")
+        if head not in D_HEADS or min(head_width, head_hidden) < 1:
+            raise ConfigError(
+                f"fastgan.D head must be one of {', '.join(D_HEADS)} with head_width and head_hidden "
+                f">= 1, got {head!r}, {head_width}, {head_hidden}"
+            )
         if mbstd_group < 0:
             raise ConfigError(f"mbstd_group must be >= 0 (0: no minibatch std), got {mbstd_group}")
         self.img_channels, self.img_size = img_channels, img_size
@@ -257,12 +272,15 @@ class FastGANDiscriminator(nn.Module):
         self.down = nn.ModuleDict({str(r): DownBlock(ch[2 * r], ch[r], sn) for r in downs})
         # images of a group of mbstd_group (any batch size works) see their features' spread
         self.mbstd = MinibatchStdDev(mbstd_group) if mbstd_group else None
-        self.head = nn.Sequential(
-            conv(ch[8] + (1 if mbstd_group else 0), ch[8], 1, sn=sn),
-            nn.BatchNorm2d(ch[8]),
-            nn.LeakyReLU(0.2),
-            conv(ch[8], 1, 4, sn=sn),  # (B, 1, 5, 5)
-        )
+        c_top = ch[8] + (1 if mbstd_group else 0)
+        top = [conv(c_top, ch[8], 1, sn=sn), nn.BatchNorm2d(ch[8]), nn.LeakyReLU(0.2)]
+        if head == "patch":
+            top.append(conv(ch[8], 1, 4, sn=sn))  # (B, 1, 5, 5): 25 patch logits, averaged
+        else:  # (B, head_width, 5, 5) -> (B, head_hidden) from every position -> one logit
+            top += [conv(ch[8], head_width, 4, sn=sn), nn.LeakyReLU(0.2), nn.Flatten()]
+            top += [maybe_spectral_norm(nn.Linear(head_width * 25, head_hidden), sn), nn.LeakyReLU(0.2)]
+            top.append(maybe_spectral_norm(nn.Linear(head_hidden, 1), sn))
+        self.head = nn.Sequential(*top)
         ups = int(math.log2(img_size // 2 // 8))  # 8x8 -> S/2
         self.decode_whole = Decoder(ch[8], img_channels, ups, ch[16], sn)
         self.decode_part = Decoder(ch[16], img_channels, ups, ch[16], sn)
@@ -275,7 +293,7 @@ class FastGANDiscriminator(nn.Module):
         for r, block in self.down.items():
             x = block(x)
             feats[int(r)] = x
-        logits = self.head(x if self.mbstd is None else self.mbstd(x)).flatten(1).mean(1)  # (B,)
+        logits = self.head(x if self.mbstd is None else self.mbstd(x)).flatten(1).mean(1)  # (B,), either head
         return logits, feats[16], feats[8]
 
     def reconstruct(

@@ -32,7 +32,7 @@ from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
 from ganforge.losses import get_adversarial_loss, r1_penalty
-from ganforge.models.fastgan import UP_RESOLUTIONS, reconstruction_targets
+from ganforge.models.fastgan import D_HEADS, UP_RESOLUTIONS, reconstruction_targets
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 from ganforge.registry import PRESETS
 
@@ -53,6 +53,11 @@ class FastGANConfig(OptimConfig):
     g_noise: bool = False
     g_double_at: tuple[int, ...] = ()
     d_mbstd_group: int = 0
+    # D's head: "patch" (the paper's: the mean of 5x5 logits, each seeing 46x46 px of a 64 px image) or
+    # "global" (d_head_width maps at those positions, a hidden layer of d_head_hidden over all, one logit)
+    d_head: Literal["patch", "global"] = "patch"
+    d_head_width: int = 32
+    d_head_hidden: int = 64
     lr_g: float = 2e-4  # the paper's value
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam, as in the paper
@@ -91,6 +96,13 @@ class FastGANConfig(OptimConfig):
             )
         if self.d_mbstd_group < 0:
             raise ConfigError(f"model.d_mbstd_group={self.d_mbstd_group} must be >= 0 (0: none; StyleGAN: 4)")
+        if self.d_head not in D_HEADS:
+            raise ConfigError(f"model.d_head={self.d_head!r} is not one of {', '.join(D_HEADS)}")
+        if min(self.d_head_width, self.d_head_hidden) < 1:
+            raise ConfigError(
+                f"model.d_head_width={self.d_head_width} and model.d_head_hidden={self.d_head_hidden} "
+                "must be >= 1"
+            )
         if self.rec_weight < 0:
             raise ConfigError("model.rec_weight must be >= 0 (0 switches the decoders' loss off)")
         if self.holdout < 0:
@@ -151,6 +163,8 @@ class FastGANRecipe(Recipe):
         g_widths = {**widths, "channel_base": c.g_channel_base or c.channel_base}
         g_extra = dict(noise=c.g_noise, double_at=list(c.g_double_at)) if c.g_noise or c.g_double_at else {}
         d_extra = dict(mbstd_group=c.d_mbstd_group) if c.d_mbstd_group else {}
+        if c.d_head != "patch":  # the default head leaves the spec (and older bundles) as they were
+            d_extra.update(head=c.d_head, head_width=c.d_head_width, head_hidden=c.d_head_hidden)
         self.G = self.add_model(
             "G",
             ModelSpec(
