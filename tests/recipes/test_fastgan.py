@@ -187,6 +187,7 @@ def test_preset_holds_out_the_eval_reference():
     assert (cfg.model.loss, cfg.model.r1_gamma) == ("ns", 0.0)  # ns: 106.6 against the hinge's 113.8
     assert cfg.model.diffaugment_policy == ("color", "translation")  # the paper's code: no cutout
     assert (cfg.model.lr_g, cfg.model.lr_d) == (1e-3, 1e-3)  # best of 2e-4, 5e-4, 1e-3 at 5,000 steps
+    assert (cfg.model.d_head, cfg.model.d_head_width, cfg.model.d_head_hidden) == ("global", 32, 64)
 
 
 def test_diffaugment_policy_is_what_d_sees(tmp_path):

@@ -284,6 +284,9 @@ def fastgan_emoji64() -> RunConfig:
         # R1 (model.r1_gamma=1) on top gave 102.9 / 111.3 / 110.1 on training seeds 0 / 1 / 2: no better
         # on average, so it stays off; so do G's noise and second convs (106.5 / 109.5 at 9,000 steps) and
         # minibatch std in D (108.9 / 108.8), 2026-12-07
+        # D judges the whole image (d_head="global": 32 maps at the 5x5 positions, a hidden layer of 64
+        # over all, one logit) rather than averaging 25 patch logits: 106.0 / 104.5 / 102.2 on training
+        # seeds 0 / 1 / 2 against the patch head's 111.5 / 109.7 / 107.1, at the same cost a step
         model=FastGANConfig(
             channel_base=1024,
             g_channel_base=512,
@@ -291,5 +294,6 @@ def fastgan_emoji64() -> RunConfig:
             lr_g=1e-3,
             lr_d=1e-3,
             loss="ns",
+            d_head="global",
         ),
     )
