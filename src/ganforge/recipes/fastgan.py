@@ -270,10 +270,10 @@ def fastgan_emoji64() -> RunConfig:
         name="fastgan-emoji64",
         recipe="fastgan",
         data=DataConfig(source="emoji", size=64, channels=3),
-        # ~0.11 CPU-s a step on one thread (bf16 autocast): 10,000 steps, 18-20 CPU-minutes; FD-EffNetLite0
-        # 109.4 (107.1-111.5 over training seeds 0-2) against the 1,000 held-out emoji (bench/quality.py
-        # --seeds 3, 2026-12-07), where the 2026-12-04 preset (G as wide as D, reconstruction loss, hinge,
-        # 5,000 steps) gave 119.6-121.3
+        # ~0.11-0.12 CPU-s a step on one thread (bf16 autocast): 10,000 steps, 19-22 CPU-min; FD-EffNetLite0
+        # 101.7 (100.3-103.5 over training seeds 0-2) against the 1,000 held-out emoji (bench/quality.py
+        # --seeds 3, 2026-12-07 evening), where the 2026-12-04 preset (G as wide as D, reconstruction loss,
+        # hinge, patch head, 5,000 steps) gave 119.6-121.3
         train=TrainConfig(
             steps=10000, batch_size=16, ema_decay=0.995, sample_every=500, checkpoint_every=500
         ),
@@ -286,7 +286,8 @@ def fastgan_emoji64() -> RunConfig:
         # minibatch std in D (108.9 / 108.8), 2026-12-07
         # D judges the whole image (d_head="global": 32 maps at the 5x5 positions, a hidden layer of 64
         # over all, one logit) rather than averaging 25 patch logits: 106.0 / 104.5 / 102.2 on training
-        # seeds 0 / 1 / 2 against the patch head's 111.5 / 109.7 / 107.1, at the same cost a step
+        # seeds 0 / 1 / 2 against the patch head's 111.5 / 109.7 / 107.1 (patched in; as landed, the bench's
+        # 100.3 / 101.4 / 103.5), at the same cost a step
         model=FastGANConfig(
             channel_base=1024,
             g_channel_base=512,
