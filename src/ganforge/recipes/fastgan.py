@@ -270,12 +270,12 @@ def fastgan_emoji64() -> RunConfig:
         name="fastgan-emoji64",
         recipe="fastgan",
         data=DataConfig(source="emoji", size=64, channels=3),
-        # ~0.11-0.12 CPU-s a step on one thread (bf16 autocast): 10,000 steps, 19-22 CPU-min; FD-EffNetLite0
-        # 98.9 (98.4-99.8 over training seeds 0-2) against the 1,000 held-out emoji (2026-12-07 evening;
-        # bench/quality.py --seeds 3 gave 101.7 with G_ema at 0.995), where the 2026-12-04 preset (G as wide
-        # as D, reconstruction loss, hinge, patch head, 5,000 steps) gave 119.6-121.3
-        # G_ema at the default decay 0.999 (0.995 until 2026-12-07): 98.5 / 98.4 / 99.8 on training seeds
-        # 0 / 1 / 2 against 100.3 / 101.4 / 103.5 from the same runs (0.998: 98.4 / 99.0 / 101.5)
+        # ~0.11 CPU-s a step on one thread (bf16 autocast): 10,000 steps, 18.8 CPU-min alone on the machine
+        # (~22 with another run beside it); FD-EffNetLite0 98.9 (98.4-99.8 over training seeds 0-2) against
+        # the 1,000 held-out emoji (2026-12-07 evening), where the 2026-12-04 preset (G as wide as D,
+        # reconstruction loss, hinge, patch head, 5,000 steps) gave 119.6-121.3. G_ema at the default decay
+        # 0.999 (0.995 until then): 98.5 / 98.4 / 99.8 against 100.3 / 101.4 / 103.5 from the same runs
+        # (bench/quality.py --seeds 3 at 0.995: mean 101.7; 0.998: 98.4 / 99.0 / 101.5)
         train=TrainConfig(steps=10000, batch_size=16, sample_every=500, checkpoint_every=500),
         # D: 128 maps at 4-8 px, 64 at 16, 32 at 32, 16 at 64; G half as wide from 8 px up (64 maps at 8 px,
         # 8 at 64), and no reconstruction loss (D's decoders not run): a step costs 0.11 CPU-s, not 0.28, and
