@@ -94,20 +94,26 @@ def test_emoji_renders_and_caches(isolated_cache: Path, monkeypatch: pytest.Monk
     data = load_or_skip("emoji")
     n = len(data)
     assert 3500 <= n <= 4200  # ~1,400 single codepoints + ~2,500 sequences
-    assert data.images.shape == (n, 3, 64, 64) and data.labels is None
+    assert data.images.shape == (n, 3, 64, 64)
+    assert data.class_names == ["person", "hand", "smiley", "flag", "animal", "food", "other"]
+    counts = dict(zip(data.class_names, torch.bincount(data.labels, minlength=7).tolist(), strict=True))
+    assert counts["person"] > 0.4 * n  # people in skin tones, jobs and families make half of the font
+    assert all(30 < counts[group] < 0.15 * n for group in ("hand", "smiley", "flag", "animal", "food"))
     corners = data.images[:, :, [0, 0, -1, -1], [0, -1, 0, -1]].float()
     assert corners.mean() > 250  # glyphs sit centered on white
     colorful = (data.images.int().amax(1) - data.images.int().amin(1)).flatten(1).amax(1) > 100
     assert colorful.float().mean() > 0.75  # mostly color glyphs (some are black or gray symbols)
     cached = list((isolated_cache / "emoji").glob("emoji-*.pt"))
     assert len(cached) == 1
-    assert torch.equal(torch.load(cached[0], weights_only=True), data.images)
+    stored = torch.load(cached[0], weights_only=True)
+    assert torch.equal(stored["images"], data.images) and torch.equal(stored["labels"], data.labels)
 
     def refuse(*args, **kwargs):
         raise AssertionError("rendered again although cached")
 
     monkeypatch.setattr(emoji_module, "render_emoji", refuse)
-    assert torch.equal(DATASETS.get("emoji").load().images, data.images)
+    again = DATASETS.get("emoji").load()
+    assert torch.equal(again.images, data.images) and torch.equal(again.labels, data.labels)
 
 
 def test_corrupt_emoji_cache_is_rendered_again(tmp_path: Path, monkeypatch, warnings_seen: list[str]) -> None:
@@ -120,11 +126,31 @@ def test_corrupt_emoji_cache_is_rendered_again(tmp_path: Path, monkeypatch, warn
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a tensor")
     fake = torch.zeros((2, 3, 64, 64), dtype=torch.uint8)
-    texts = ["\U0001f600", "\U0001f601"]
+    texts = ["\U0001f600", "\U0001f1eb\U0001f1f7"]  # a smiley and the flag of France
     monkeypatch.setattr(emoji_module, "render_emoji", lambda font_path, size: (fake, texts))
-    assert torch.equal(source.load().images, fake)
+    data = source.load()
+    assert torch.equal(data.images, fake) and data.labels.tolist() == [2, 3]
     assert warnings_seen == [f"emoji cache {path} is unreadable (UnpicklingError); rendering the emoji again"]
-    assert torch.equal(torch.load(path, weights_only=True), fake)
+    assert torch.equal(torch.load(path, weights_only=True)["images"], fake)
+
+
+def test_emoji_cache_without_groups_is_rendered_again(
+    tmp_path: Path, monkeypatch, warnings_seen: list[str]
+) -> None:
+    source = DATASETS.get("emoji")
+    if not source.available()[0]:
+        pytest.skip("no emoji font here")
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path))
+    path = source._cache_path(source._font())
+    path.parent.mkdir(parents=True)
+    torch.save(torch.zeros((2, 3, 64, 64), dtype=torch.uint8), path)  # the old cache: images only
+    fake = torch.full((1, 3, 64, 64), 7, dtype=torch.uint8)
+    monkeypatch.setattr(emoji_module, "render_emoji", lambda font_path, size: (fake, ["\U0001f355"]))
+    data = source.load()
+    assert torch.equal(data.images, fake) and data.labels.tolist() == [5]  # pizza: food
+    assert warnings_seen == [
+        f"emoji cache {path} does not hold 64x64 RGB images with their groups; rendering the emoji again"
+    ]
 
 
 def test_font_cmap_has_the_common_emoji() -> None:

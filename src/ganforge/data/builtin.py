@@ -234,12 +234,15 @@ class Cifar10(Builtin):
 
 class Emoji(Builtin):
     name = "emoji"
-    description = "about 3,900 color emoji (singles and sequences), 64x64 RGB, no labels"
+    description = (
+        "about 3,900 color emoji (singles and sequences), 64x64 RGB, 7 groups: person, hand, smiley, "
+        "flag, animal, food, other"
+    )
     origin = "Debian package fonts-noto-color-emoji (rendered with Pillow, cached)"
     font_name = "NotoColorEmoji.ttf"
     system_font = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
     size = 64
-    render_version = 2  # bump when rendering changes, so that old caches are not used
+    render_version = 3  # bump when rendering (or the cache's content: 3 adds groups) changes
 
     def _font(self) -> Path | None:
         for path in (cache_dir() / self.name / self.font_name, *system_paths([self.system_font])):
@@ -268,7 +271,10 @@ class Emoji(Builtin):
         font = self._font()
         if font is None:
             raise DataError(f"dataset emoji is not available; {self.available()[1]}")
-        return ImageData(render_cached(font, self.size, self._cache_path(font)), None, None, self.name)
+        from ganforge.data.emoji_groups import EMOJI_GROUPS
+
+        images, labels = render_cached(font, self.size, self._cache_path(font))
+        return ImageData(images, labels, list(EMOJI_GROUPS), self.name)
 
 
 MNIST_SHA256 = {

@@ -3,7 +3,8 @@
 The single codepoints come from the font's own cmap table and the sequences (ZWJ families and
 professions, skin tones, flags, keycaps) from its GSUB ligature lookups, both parsed here from the
 TTF bytes (fontTools is not a dependency). Noto Color Emoji gives about 1,400 + 2,500 = 3,900
-images; rendering them takes a few seconds, and the result is cached.
+images; rendering them takes a few seconds, and the result is cached with each image's coarse group
+(`ganforge.data.emoji_groups`) as its label.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ganforge import console
+from ganforge.data.emoji_groups import EMOJI_GROUPS, emoji_group
 from ganforge.data.font_gsub import ligature_sequences
 from ganforge.fileio import atomic_path
 
@@ -132,42 +134,54 @@ def render_emoji(font_path: str | Path, size: int = 64) -> tuple[torch.Tensor, l
     return torch.from_numpy(np.stack(images)), kept
 
 
-def render_cached(font_path: str | Path, size: int, cache_path: Path) -> torch.Tensor:
-    """`render_emoji` images, read from `cache_path` when it holds them, else rendered and saved there.
+def render_cached(font_path: str | Path, size: int, cache_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """`render_emoji` images and their groups (N,) int64, indices into EMOJI_GROUPS: read from
+    `cache_path` when it holds them, else rendered and saved there.
 
-    The cache is a plain uint8 tensor (`torch.save`), loaded with `weights_only=True`.
+    The cache is a dict of two plain tensors (`torch.save`), loaded with `weights_only=True`.
     """
-    images = _read_cache(cache_path, size)
-    if images is None:
-        started = time.perf_counter()
-        images, _ = render_emoji(font_path, size)
-        console.info(f"rendered {len(images)} emoji in {time.perf_counter() - started:.1f} s")
-        _write_cache(cache_path, images)
-    return images
+    cached = _read_cache(cache_path, size)
+    if cached is not None:
+        return cached
+    started = time.perf_counter()
+    images, texts = render_emoji(font_path, size)
+    labels = torch.tensor([EMOJI_GROUPS.index(emoji_group(text)) for text in texts], dtype=torch.int64)
+    console.info(f"rendered {len(images)} emoji in {time.perf_counter() - started:.1f} s")
+    _write_cache(cache_path, images, labels)
+    return images, labels
 
 
-def _read_cache(path: Path, size: int) -> torch.Tensor | None:
+def _read_cache(path: Path, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
     if not path.is_file():
         return None
     try:
-        images = torch.load(path, weights_only=True)
+        cached = torch.load(path, weights_only=True)
     except Exception as err:  # noqa: BLE001 - an unreadable cache is simply rendered again
         console.warn(f"emoji cache {path} is unreadable ({type(err).__name__}); rendering the emoji again")
         return None
+    images = cached.get("images") if isinstance(cached, dict) else None
+    labels = cached.get("labels") if isinstance(cached, dict) else None
     if (
         isinstance(images, torch.Tensor)
         and images.dtype == torch.uint8
         and images.shape[1:] == (3, size, size)
+        and isinstance(labels, torch.Tensor)
+        and labels.dtype == torch.int64
+        and labels.shape == images.shape[:1]
+        and (len(labels) == 0 or 0 <= int(labels.min()) <= int(labels.max()) < len(EMOJI_GROUPS))
     ):
-        return images
-    console.warn(f"emoji cache {path} does not hold {size}x{size} RGB images; rendering the emoji again")
+        return images, labels
+    console.warn(
+        f"emoji cache {path} does not hold {size}x{size} RGB images with their groups; "
+        "rendering the emoji again"
+    )
     return None
 
 
-def _write_cache(path: Path, images: torch.Tensor) -> None:
+def _write_cache(path: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
     try:
         with atomic_path(path) as tmp:
-            torch.save(images.contiguous(), tmp)
+            torch.save({"images": images.contiguous(), "labels": labels.contiguous()}, tmp)
             os.chmod(tmp, 0o644)
     except OSError as err:
         console.warn(
