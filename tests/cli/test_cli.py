@@ -120,6 +120,17 @@ def test_train_sample_interpolate_resume_on_a_folder(folder, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "g.png").size == (3 * 10 + 2, 2 * 10 + 2)  # 3 per row, 8px + 2px padding
+    classes = json.loads((run / "bundle" / "model.json").read_text())["class_names"]
+    result = invoke(
+        "sample", str(run), "--n", "6", "--seed", "1", "--class", classes[1], "--out", str(tmp_path / "n.png")
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "n.png").read_bytes() == (tmp_path / "g.png").read_bytes()  # the name is the index
+    result = invoke("sample", str(run), "--class", "green", "--out", str(tmp_path / "x.png"))
+    assert result.exit_code != 0
+    assert f"--class 'green' is not a class of this model; use one of {', '.join(classes)} or 0..1" in str(
+        result.exception
+    )
 
     result = invoke("sample", str(run / "bundle"), "--n", "3", "--separate", "--out", str(tmp_path / "each"))
     assert sorted(p.name for p in (tmp_path / "each").iterdir()) == [

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ganforge.cli.options import Precision
+from ganforge.cli.options import ClassOption, Precision, class_index
 from ganforge.console import info
 from ganforge.errors import ConfigError
 from ganforge.imaging import make_grid, save_image, to_pil
@@ -25,9 +25,7 @@ def sample(
     separate: Annotated[
         bool, typer.Option("--separate", help="one file per image into the --out folder")
     ] = False,
-    class_index: Annotated[
-        int | None, typer.Option("--class", help="class to draw (conditional models)")
-    ] = None,
+    class_: ClassOption = None,
     nrow: Annotated[int | None, typer.Option(help="images per grid row")] = None,
     scale: Annotated[int, typer.Option(help="upscale the saved image by this integer factor")] = 1,
     truncation: Annotated[
@@ -45,6 +43,8 @@ def sample(
 
       ganforge sample runs/00001-cdcgan-mnist --class 7 --n 16 --out sevens.png
 
+      ganforge sample runs/00003-fastgan-emoji64-groups --class flag --n 16 --out flags.png
+
       ganforge sample runs/00000-dcgan-mnist/bundle --n 10 --separate --out digits/
 
       ganforge sample runs/00002-stylegan-emoji64 --truncation 0.7 --out emoji.png
@@ -57,7 +57,7 @@ def sample(
         raise ConfigError("--scale must be at least 1")
     loaded = load_generator(model, device, verb="sample")
     result = GeneratePipeline(loaded.G, device, precision)(
-        n, seed=seed, class_index=class_index, truncation_psi=truncation
+        n, seed=seed, class_index=class_index(class_, loaded.class_names), truncation_psi=truncation
     )
     if separate:
         out.mkdir(parents=True, exist_ok=True)
@@ -74,9 +74,7 @@ def interpolate(
     seeds: Annotated[str, typer.Option(help="comma-separated seeds to pass through, e.g. 1,2,3")] = "0,1,2,3",
     frames: Annotated[int, typer.Option(help="frames from one seed to the next")] = 8,
     out: Annotated[Path, typer.Option(help=".gif for an animation, .png for a strip")] = Path("walk.gif"),
-    class_index: Annotated[
-        int | None, typer.Option("--class", help="class to hold (conditional models)")
-    ] = None,
+    class_: ClassOption = None,
     loop: Annotated[bool, typer.Option("--loop", help="return to the first seed at the end")] = False,
     fps: Annotated[int, typer.Option(help="frames per second of the GIF")] = 12,
     scale: Annotated[int, typer.Option(help="upscale frames by this integer factor")] = 2,
@@ -110,8 +108,9 @@ def interpolate(
     if fps < 1 or scale < 1:
         raise ConfigError("--fps and --scale must be at least 1")
     loaded = load_generator(model, device, verb="interpolate")
+    chosen = class_index(class_, loaded.class_names)
     result = InterpolatePipeline(loaded.G, device)(
-        seed_list, frames, class_index=class_index, loop=loop, truncation_psi=truncation
+        seed_list, frames, class_index=chosen, loop=loop, truncation_psi=truncation
     )
     if out.suffix.lower() == ".png":
         save_image(result.frames, out, nrow=result.frames.shape[0], scale=scale)
