@@ -142,3 +142,14 @@ def test_r1_penalty_needs_requires_grad():
     real = torch.randn(2, 1, 2, 2)
     with pytest.raises(ValueError, match=r"requires_grad_\(True\)"):
         r1_penalty(real.sum((1, 2, 3)), real)
+
+
+def test_mode_seeking_pairs_are_the_batch_halves():
+    from ganforge.losses import mode_seeking_ratio, paired_labels
+
+    assert paired_labels(torch.tensor([3, 1, 4, 1, 5])).tolist() == [3, 1, 4, 3, 1]  # odd: 5 -> halves 3 + 2
+    assert paired_labels(torch.tensor([2, 7, 1, 8])).tolist() == [2, 7, 2, 7]
+    z = torch.tensor([[0.0], [1.0], [2.0], [4.0]])  # pairs (0, 2) and (1, 3): |dz| 2 and 3
+    fake = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 3.0], [1.0, 1.0]])  # |dx| 2, 2 and 0, 0
+    assert float(mode_seeking_ratio(fake, z)) == pytest.approx((4 / 4) / (5 / 2))
+    assert float(mode_seeking_ratio(torch.ones(4, 3), z)) == 0.0  # images that ignore z

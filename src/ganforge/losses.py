@@ -154,3 +154,18 @@ def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Te
         )
     (grad,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
     return grad.square().flatten(1).sum(dim=1).mean()
+
+
+def paired_labels(labels: torch.Tensor) -> torch.Tensor:
+    """Labels for a batch whose two halves are the mode-seeking term's pairs: the first half's
+    labels, repeated, so image i and image i + h (h = ceil(n / 2)) share a label."""
+    return labels[: (len(labels) + 1) // 2].repeat(2)[: len(labels)]
+
+
+def mode_seeking_ratio(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Mao et al. 2019's ratio of image distance to latent distance between the batch's two halves
+    (image i against image i + h, h = ceil(n / 2); an odd batch's middle image has no partner). G
+    minimizes weight / (ratio + 1e-5), so images that ignore z cost the most."""
+    h = (z.shape[0] + 1) // 2
+    m = z.shape[0] - h
+    return (fake[:m] - fake[h:]).abs().mean() / (z[:m] - z[h:]).abs().mean()

@@ -19,7 +19,7 @@ from ganforge.augment import Augmenter
 from ganforge.capabilities import Capabilities
 from ganforge.config import OptimConfig
 from ganforge.errors import ConfigError
-from ganforge.losses import get_adversarial_loss, gradient_penalty
+from ganforge.losses import get_adversarial_loss, gradient_penalty, mode_seeking_ratio, paired_labels
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 
 
@@ -84,12 +84,6 @@ class MLPGANConfig(AdversarialConfig):
             raise ConfigError("model.dropout must lie in [0, 1)")
 
 
-def _half(n: int) -> int:
-    """Where a batch of n splits into the two halves that the mode-seeking term pairs (the first is
-    the larger when n is odd; its last image then has no partner)."""
-    return (n + 1) // 2
-
-
 class AdversarialRecipe(Recipe):
     capabilities = Capabilities(task="generate", latent_spaces=("z",), label="image generator")
     """Shared training logic of `gan` and `dcgan`; subclasses only say which networks to build."""
@@ -132,7 +126,7 @@ class AdversarialRecipe(Recipe):
         if not self.G.num_classes:
             return None
         if self.config.mode_seeking > 0:
-            return batch.labels[: _half(len(batch.labels))].repeat(2)[: len(batch.labels)]
+            return paired_labels(batch.labels)
         return batch.labels
 
     def judge_fakes(
@@ -196,9 +190,7 @@ class AdversarialRecipe(Recipe):
             # labels; its inverse is minimized, so images that ignore z cost the most. The pairs are
             # the batch's two halves (draw_labels gives them the same labels), not a second G pass:
             # the same term for 1.0x the CPU per step instead of 1.7x
-            h = _half(z.shape[0])
-            m = z.shape[0] - h
-            ratio = (fake[:m] - fake[h:]).abs().mean() / (z[:m] - z[h:]).abs().mean()
+            ratio = mode_seeking_ratio(fake, z)
             loss = loss + self.config.mode_seeking / (ratio + 1e-5)
             logs["G_ms_ratio"] = ratio.detach()
         return loss, logs
