@@ -30,13 +30,26 @@ def check_class(G: torch.nn.Module, class_index: int | None) -> None:
 
 
 def class_labels(G: torch.nn.Module, n: int, class_index: int | None) -> torch.Tensor | None:
-    """Labels for n images: the chosen class, or classes in turn for a conditional model."""
+    """Labels for n images: the chosen class, or for a conditional model classes in turn, or, when G
+    keeps `class_weights` (its training data's class frequencies), classes at those frequencies."""
     check_class(G, class_index)
     if not getattr(G, "num_classes", 0):
         return None
     if class_index is not None:
         return torch.full((n,), class_index, dtype=torch.long)
+    weights = getattr(G, "class_weights", None)
+    if isinstance(weights, torch.Tensor) and weights.numel() == G.num_classes:
+        return weighted_labels(n, weights.detach().float().cpu())
     return torch.arange(n) % G.num_classes
+
+
+def weighted_labels(n: int, weights: torch.Tensor) -> torch.Tensor:
+    """n labels whose classes come at the frequencies `weights` (K,), well mixed and without chance:
+    label i is the class whose share of [0, 1) holds the fractional part of (i + 0.5) times the
+    golden ratio, so any n images hold each class within a couple of images of n * weight."""
+    edges = torch.cumsum(weights.double() / weights.double().sum(), 0)
+    points = torch.remainder((torch.arange(n, dtype=torch.float64) + 0.5) * 0.6180339887498949, 1.0)
+    return torch.searchsorted(edges, points, right=True).clamp_(max=len(weights) - 1)
 
 
 def generated_batches(

@@ -28,6 +28,7 @@ class DataInfo:
     channels: int
     size: int
     num_classes: int = 0  # 0 when the data has no labels
+    class_counts: tuple[int, ...] = ()  # training images of each class (empty when no labels)
 
 
 @dataclass

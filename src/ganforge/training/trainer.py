@@ -149,7 +149,9 @@ class Trainer:
         self.data = self.datasets["main"]
         self._fit_batch_to_data()
         cfg.data.channels = int(self.data.images.shape[1])  # resolved, so the run rebuilds from config.json
-        self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), self.data.num_classes)
+        labels, k = self.data.labels, self.data.num_classes
+        counts = tuple(torch.bincount(labels, minlength=k).tolist()) if labels is not None else ()
+        self.info = DataInfo(cfg.data.channels, int(self.data.images.shape[-1]), k, counts)
 
     def _build_recipe(self, recipe_class: type[Recipe]) -> None:
         """The recipe's models and optimizers, on every rank alike, with the speed switches and EMA copies."""
