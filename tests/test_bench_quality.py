@@ -114,6 +114,7 @@ def test_seeds_average_each_metric_and_judge_the_mean(quality, tmp_path, monkeyp
     real = {r["preset"]: quality.takes_seed(r["score"]) for r in quality.collect_rows()}
     assert (
         real["fastgan-emoji64"]
+        and real["fastgan-emoji64-groups"]
         and real["cdcgan-mnist"]
         and real["dtn-digits"]
         and real["sgan-mnist --labels 100"]

@@ -189,6 +189,18 @@ def test_preset_holds_out_the_eval_reference():
     assert cfg.model.diffaugment_policy == ("color", "translation")  # the paper's code: no cutout
     assert (cfg.model.lr_g, cfg.model.lr_d) == (1e-3, 1e-3)  # best of 2e-4, 5e-4, 1e-3 at 5,000 steps
     assert (cfg.model.d_head, cfg.model.d_head_width, cfg.model.d_head_hidden) == ("global", 32, 64)
+    assert not cfg.model.conditional
+    groups = get_preset("fastgan-emoji64-groups")
+    assert groups.model.conditional and groups.model.mode_seeking == 1.0
+    assert groups.model.class_ramp == (2000, 6000)  # the class comes in over steps 2,000-6,000
+    same = {
+        k: v for k, v in vars(groups.model).items() if k not in ("conditional", "mode_seeking", "class_ramp")
+    }
+    assert (
+        same == {k: vars(cfg.model)[k] for k in same}
+        and groups.train == cfg.train
+        and groups.data == cfg.data
+    )
 
 
 def test_diffaugment_policy_is_what_d_sees(tmp_path):
@@ -406,3 +418,121 @@ def test_g_options_are_in_the_bundle_spec(tmp_path):
     assert extra.specs["D"].kwargs["mbstd_group"] == 2 and extra.D.mbstd is not None
     assert extra.specs["D"].kwargs["head"] == "global" and extra.specs["D"].kwargs["head_hidden"] == 8
     assert extra.G.up["16"].conv2 is not None and extra.G.up["8"].noise is not None
+
+
+def test_conditional_models_take_the_class():
+    """G's class embedding joins z; D's projection adds <embed(y), hidden> to the global head's logit."""
+    torch.manual_seed(0)
+    G = FastGANGenerator(z_dim=8, img_size=32, num_classes=3, class_weights=[2, 1, 1], **TINY).eval()
+    z = torch.randn(1, 8).repeat(3, 1)
+    with torch.no_grad():
+        images = G(z, torch.tensor([0, 1, 2]))
+    assert images.shape == (3, 3, 32, 32)
+    assert (images[0] - images[1]).abs().max() > 1e-3 and (images[1] - images[2]).abs().max() > 1e-3
+    assert G.class_weights.tolist() == [0.5, 0.25, 0.25]
+    assert [t.shape for t in G.example_inputs(4, torch.Generator())] == [(4, 8), (4,)]
+    D = FastGANDiscriminator(img_size=32, head="global", num_classes=3, **TINY).eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        hidden = D.head[:-1](D.outputs(x, torch.tensor([0, 0]))[2])  # the hidden layer, from the 8x8 map
+        y0, y2 = D(x, torch.tensor([0, 0])), D(x, torch.tensor([2, 2]))
+    projection = ((D.class_embed(torch.tensor([2, 2])) - D.class_embed(torch.tensor([0, 0]))) * hidden).sum(1)
+    torch.testing.assert_close(y2 - y0, projection, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="class-conditional .* pass labels"):
+        G(z)
+    with pytest.raises(ValueError, match="class-conditional .* pass labels"):
+        D(x)
+    patch = FastGANDiscriminator(img_size=32, num_classes=3, **TINY).eval()  # projection on pooled 8x8 maps
+    with torch.no_grad():
+        pooled = patch.head[:3](patch.outputs(x, torch.tensor([0, 0]))[2]).mean((2, 3))
+        moved = patch(x, torch.tensor([2, 2])) - patch(x, torch.tensor([0, 0]))
+    embed = patch.class_embed(torch.tensor([2, 2])) - patch.class_embed(torch.tensor([0, 0]))
+    torch.testing.assert_close(moved, (embed * pooled).sum(1), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ConfigError, match="num_classes must be 0 .* or >= 2"):
+        FastGANGenerator(img_size=32, num_classes=1, **TINY)
+    with pytest.raises(ConfigError, match="class_weights must be 3 numbers >= 0"):
+        FastGANGenerator(img_size=32, num_classes=3, class_weights=[1, 1], **TINY)
+    assert "class_weights" not in FastGANGenerator(img_size=32, **TINY).state_dict()  # as it always was
+
+
+def test_conditional_training_resumes_exactly_and_keeps_the_class_balance(tmp_path):
+    cond = dict(conditional=True, d_head="global", d_head_width=4, d_head_hidden=8, class_dim=4)
+    whole = make(config(4, **cond), tmp_path / "whole")
+    whole.fit()
+    first = make(config(2, **cond), tmp_path / "split")
+    first.fit()
+    second = make(config(4, **cond), tmp_path / "split")
+    second.fit()
+    a, b = whole.state_dict()["models"], second.state_dict()["models"]
+    for model in ("G", "D"):
+        assert all(torch.equal(a[model][k], b[model][k]) for k in a[model]), model
+    recipe = whole.recipe
+    assert recipe.G.num_classes == 2 and recipe.D.num_classes == 2
+    assert recipe.specs["G"].kwargs["class_weights"] == [8, 8]  # tiny_images: 16 images, 2 classes
+    caps = recipe.bundle_capabilities()
+    assert caps.conditional and caps.num_classes == 2
+    inputs = recipe.sample_inputs(8, torch.Generator().manual_seed(0), None)
+    assert inputs["labels"].tolist() == [0, 1] * 4 and inputs["nrow"] == 2  # one column per class
+    assert (tmp_path / "whole" / "samples" / "step-000004.png").is_file()
+
+
+def test_conditional_needs_labels(tmp_path):
+    with pytest.raises(ConfigError, match="model.class_dim=0 must be >= 1"):
+        config(1, class_dim=0)
+    cfg = config(1, conditional=True, d_head="global")
+    with pytest.raises(ConfigError, match="model.conditional needs class labels: use a labelled built-in"):
+        Trainer(
+            cfg, tmp_path, data=tiny_images(16, 3, 32).without_labels(), progress=False, tensorboard=False
+        )
+
+
+def test_mode_seeking_pairs_the_halves_with_the_same_labels(tmp_path):
+    cond = dict(conditional=True, d_head="global", d_head_width=4, d_head_hidden=8, mode_seeking=1.0)
+    trainer = make(config(2, **cond), tmp_path)
+    seen = []
+    forward = trainer.recipe.G.forward
+    trainer.recipe.G.forward = lambda z, labels=None, **k: (
+        seen.append(labels.clone()) or forward(z, labels, **k)
+    )
+    trainer.fit()
+    assert all(torch.equal(labels[:2], labels[2:]) for labels in seen)  # batch 4: images i and i + 2
+    logs = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [line["G_ms_ratio"] > 0 for line in logs if "G_loss" in line] == [True, True]
+    with pytest.raises(ConfigError, match="model.mode_seeking must be >= 0"):
+        config(1, mode_seeking=-1)
+
+
+def test_class_ramp_brings_the_class_in_step_by_step(tmp_path):
+    """model.class_ramp (Shahbazi et al. 2022): G's class embedding scaled by w, 0 before the ramp and
+    1 after it, and each player's loss L(logit) + w * L(logit + projection)."""
+    cond = dict(conditional=True, d_head="global", d_head_width=4, d_head_hidden=8, class_ramp=(1, 3))
+    trainer = make(config(4, **cond), tmp_path)
+    recipe = trainer.recipe
+    weights = []
+    for step in range(5):
+        recipe.begin_step(step, 4)
+        weights.append((recipe.class_weight(), float(recipe.G.class_scale)))
+    assert weights == [(0.0, 0.0), (0.0, 0.0), (0.5, 0.5), (1.0, 1.0), (1.0, 1.0)]
+    base, projection = torch.tensor([0.5, -1.0]), torch.tensor([2.0, 1.0])
+    fake = (torch.tensor([-0.5, 0.25]), torch.tensor([-1.0, 3.0]))
+    ns = recipe.loss
+    recipe.begin_step(2, 4)  # w = 0.5
+    torch.testing.assert_close(
+        recipe.adversarial("d", (base, projection), fake),
+        ns.d_loss(base, fake[0]) + 0.5 * ns.d_loss(base + projection, fake[0] + fake[1]),
+    )
+    torch.testing.assert_close(
+        recipe.adversarial("g", None, fake), ns.g_loss(fake[0]) + 0.5 * ns.g_loss(fake[0] + fake[1])
+    )
+    recipe.config.class_ramp = (0, 0)  # no ramp: the conditional logit alone
+    torch.testing.assert_close(
+        recipe.adversarial("d", (base, projection), fake), ns.d_loss(base + projection, fake[0] + fake[1])
+    )
+    recipe.config.class_ramp = (1, 3)
+    trainer.fit()
+    logs = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [line["class_w"] for line in logs if "class_w" in line] == [0.0, 0.0, 0.5, 1.0]
+    with pytest.raises(ConfigError, match=r"model.class_ramp=\[5, 2\] must be two steps 0 <= start <= end"):
+        config(1, **{**cond, "class_ramp": (5, 2)})
+    with pytest.raises(ConfigError, match="needs model.conditional"):
+        config(1, class_ramp=(1, 3))

@@ -25,6 +25,14 @@ LPIPS; ganforge uses L1 (no VGG weights offline).
 
 Widths follow StyleGAN's rule, min(channel_base // resolution, max_channels). Spectral norm on
 every conv, as in the paper's code, is a switch.
+
+Class-conditional (`num_classes` > 0; not in the paper): G takes a learned embedding of the class
+(`class_dim` numbers) beside z, and D adds a projection term (Miyato & Koyama 2018) to its logit,
+the dot product of a learned class embedding with the global head's hidden layer (or with the patch
+head's pooled features). G's
+`class_weights` (the training data's class frequencies, kept with the model) are what `ganforge
+sample` and `ganforge eval` draw classes from, so that a model of unbalanced classes is measured
+against data of the same balance.
 """
 
 from __future__ import annotations
@@ -121,6 +129,9 @@ class FastGANGenerator(nn.Module):
             stored map with "const" (the default in eval mode: samples are a function of z).
         double_at: resolutions (8 .. img_size) whose up block has a second conv (the paper's
             UpBlockComp at 8, 32, 128 and 512 px); None: none.
+        num_classes: classes of a conditional G (0: unconditional); forward then takes labels (B,).
+        class_dim: length of the class embedding that joins z.
+        class_weights: relative frequency of each class (num_classes numbers; None: equal).
     """
 
     def __init__(
@@ -133,12 +144,23 @@ class FastGANGenerator(nn.Module):
         spectral_norm: bool = True,
         noise: bool = False,
         double_at: list[int] | None = None,
+        num_classes: int = 0,
+        class_dim: int = 32,
+        class_weights: list[float] | None = None,
     ):
         super().__init__()
         _check(img_size, channel_base, max_channels)
         if z_dim < 1 or img_channels < 1:
             raise ConfigError(f"z_dim and img_channels must be >= 1, got {z_dim}, {img_channels}")
-        self.z_dim, self.img_channels, self.img_size, self.num_classes = z_dim, img_channels, img_size, 0
+        _check_classes(num_classes, class_dim, class_weights)
+        self.z_dim, self.img_channels, self.img_size = z_dim, img_channels, img_size
+        self.num_classes = num_classes
+        self.class_embed = nn.Embedding(num_classes, class_dim) if num_classes else None
+        if num_classes:  # unconditional models keep the state dict they always had
+            weights = torch.tensor(class_weights or [1.0] * num_classes, dtype=torch.float32)
+            self.register_buffer("class_weights", weights / weights.sum())
+            # how much of the class embedding reaches G (1: all); training ramps it up from 0
+            self.register_buffer("class_scale", torch.ones(()))
         ch = widths(img_size, channel_base, max_channels)
         self.resolutions = list(ch)
         double_at = list(double_at or [])
@@ -149,7 +171,8 @@ class FastGANGenerator(nn.Module):
                 f"{', '.join(map(str, self.resolutions[1:]))}"
             )
         sn = spectral_norm
-        self.init = maybe_spectral_norm(nn.ConvTranspose2d(z_dim, 2 * ch[4], 4, bias=False), sn)
+        z_in = z_dim + (class_dim if num_classes else 0)
+        self.init = maybe_spectral_norm(nn.ConvTranspose2d(z_in, 2 * ch[4], 4, bias=False), sn)
         self.init_norm = nn.BatchNorm2d(2 * ch[4])
         self.up = nn.ModuleDict(
             {
@@ -174,8 +197,11 @@ class FastGANGenerator(nn.Module):
         in eval mode."""
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"FastGANGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
-        check_labels(labels, 0, z.shape[0], "FastGANGenerator")
+        check_labels(labels, self.num_classes, z.shape[0], "FastGANGenerator")
         mode = noise_mode or ("random" if self.training else "const")
+        if self.class_embed is not None:
+            embedded = self.class_scale * self.class_embed(labels)
+            z = torch.cat([z, embedded.to(z.dtype)], dim=1)  # (B, z_dim + class_dim)
         x = F.glu(self.init_norm(self.init(z[:, :, None, None])), dim=1)  # (B, ch4, 4, 4)
         feats = {4: x}
         for r in self.resolutions[1:]:
@@ -191,7 +217,24 @@ class FastGANGenerator(nn.Module):
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         device = next(self.parameters()).device
-        return (torch.randn(batch, self.z_dim, generator=generator).to(device),)
+        z = torch.randn(batch, self.z_dim, generator=generator).to(device)
+        if not self.num_classes:
+            return (z,)
+        return z, (torch.arange(batch) % self.num_classes).to(device)
+
+
+def _check_classes(num_classes: int, class_dim: int, class_weights: list[float] | None) -> None:
+    if num_classes < 0 or num_classes == 1 or class_dim < 1:
+        raise ConfigError(
+            f"num_classes must be 0 (unconditional) or >= 2 and class_dim >= 1, got "
+            f"{num_classes}, {class_dim}"
+        )
+    if class_weights is not None and (
+        len(class_weights) != num_classes or min(class_weights, default=1) < 0 or sum(class_weights) <= 0
+    ):
+        raise ConfigError(
+            f"class_weights must be {num_classes} numbers >= 0 with a positive sum, got {class_weights}"
+        )
 
 
 class DownBlock(nn.Module):
@@ -237,7 +280,9 @@ class FastGANDiscriminator(nn.Module):
     Args: as `fastgan.G`, and mbstd_group: images per minibatch-standard-deviation group before the
     head (0: none; StyleGAN's 4); head: "patch" (the mean of a 5x5 map of logits, the paper's) or
     "global" (`head_width` maps at those 5x5 positions, a hidden layer of `head_hidden` units over
-    all of them, one logit).
+    all of them, one logit); num_classes: classes of a conditional D (0: none), whose logit adds the
+    projection of the class embedding on the global head's hidden layer (the patch head's pooled
+    8x8 features).
     """
 
     def __init__(
@@ -251,9 +296,11 @@ class FastGANDiscriminator(nn.Module):
         head: str = "patch",
         head_width: int = 32,
         head_hidden: int = 64,
+        num_classes: int = 0,
     ):
         super().__init__()
         _check(img_size, channel_base, max_channels)
+        _check_classes(num_classes, 1, None)
         if img_channels < 1:
             raise ConfigError(f"img_channels must be >= 1, got {img_channels}")
         if head not in D_HEADS or min(head_width, head_hidden) < 1:
@@ -263,7 +310,7 @@ class FastGANDiscriminator(nn.Module):
             )
         if mbstd_group < 0:
             raise ConfigError(f"mbstd_group must be >= 0 (0: no minibatch std), got {mbstd_group}")
-        self.img_channels, self.img_size = img_channels, img_size
+        self.img_channels, self.img_size, self.num_classes = img_channels, img_size, num_classes
         ch = widths(img_size, channel_base, max_channels)
         sn = spectral_norm
         # the first conv has no norm, as in DCGAN's and the paper's discriminators
@@ -281,20 +328,46 @@ class FastGANDiscriminator(nn.Module):
             top += [maybe_spectral_norm(nn.Linear(head_width * 25, head_hidden), sn), nn.LeakyReLU(0.2)]
             top.append(maybe_spectral_norm(nn.Linear(head_hidden, 1), sn))
         self.head = nn.Sequential(*top)
+        # the projection acts on the global head's hidden layer, or on the patch head's 8x8 features pooled
+        c_projected = head_hidden if head == "global" else ch[8]
+        self.class_embed = (
+            maybe_spectral_norm(nn.Embedding(num_classes, c_projected), sn) if num_classes else None
+        )
         ups = int(math.log2(img_size // 2 // 8))  # 8x8 -> S/2
         self.decode_whole = Decoder(ch[8], img_channels, ups, ch[16], sn)
         self.decode_part = Decoder(ch[16], img_channels, ups, ch[16], sn)
 
-    def outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(logits (B,), features at 16x16 (B, c16, 16, 16), features at 8x8 (B, c8, 8, 8))."""
+    def outputs(
+        self, images: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(logits (B,), features at 16x16 (B, c16, 16, 16), features at 8x8 (B, c8, 8, 8)); a
+        conditional D needs the images' labels (B,), and its logit is `judge`'s two terms summed."""
+        base, projection, feat16, feat8 = self.judge(images, labels)
+        return base if projection is None else base + projection, feat16, feat8
+
+    def judge(
+        self, images: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """(the head's own logit (B,), the class projection (B,) or None when unconditional,
+        features at 16x16, features at 8x8): the terms a transition to conditioning weighs apart."""
         check_images(images, self.img_channels, self.img_size, "FastGANDiscriminator")
+        check_labels(labels, self.num_classes, images.shape[0], "FastGANDiscriminator")
         x = F.leaky_relu(self.from_rgb(images), 0.2)  # (B, c, S/2, S/2)
         feats = {self.img_size // 2: x}
         for r, block in self.down.items():
             x = block(x)
             feats[int(r)] = x
-        logits = self.head(x if self.mbstd is None else self.mbstd(x)).flatten(1).mean(1)  # (B,), either head
-        return logits, feats[16], feats[8]
+        x = x if self.mbstd is None else self.mbstd(x)
+        if self.class_embed is None:
+            return self.head(x).flatten(1).mean(1), None, feats[16], feats[8]  # (B,), either head
+        if isinstance(self.head[-1], nn.Linear):  # global: (B, head_hidden), the hidden layer
+            hidden = self.head[:-1](x)
+            base, pooled = self.head[-1](hidden).flatten(), hidden
+        else:  # patch: the 8x8 features after the 1x1 conv, pooled (B, c8)
+            hidden = self.head[:3](x)
+            base, pooled = self.head[3:](hidden).flatten(1).mean(1), hidden.mean((2, 3))
+        projection = (self.class_embed(labels).to(pooled.dtype) * pooled).sum(1)
+        return base, projection, feats[16], feats[8]
 
     def reconstruct(
         self, feat16: torch.Tensor, feat8: torch.Tensor, quadrant: int
@@ -305,13 +378,15 @@ class FastGANDiscriminator(nn.Module):
         return self.decode_whole(feat8), self.decode_part(part)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        check_labels(labels, 0, images.shape[0], "FastGANDiscriminator")
-        return self.outputs(images)[0]
+        return self.outputs(images, labels)[0]
 
     def example_inputs(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         device = next(self.parameters()).device
         shape = (batch, self.img_channels, self.img_size, self.img_size)
-        return ((torch.rand(shape, generator=generator) * 2 - 1).to(device),)
+        images = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+        if not self.num_classes:
+            return (images,)
+        return images, (torch.arange(batch) % self.num_classes).to(device)
 
 
 def reconstruction_targets(real: torch.Tensor, quadrant: int) -> tuple[torch.Tensor, torch.Tensor]:
