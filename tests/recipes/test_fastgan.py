@@ -137,21 +137,26 @@ EXTRAS = dict(
 )
 
 
+def trained_and_resumed(tmp_path, **model) -> tuple[Trainer, Trainer]:
+    """4 tiny steps in one go, and 2 + 2 with a resume between: G and D must come out identical."""
+    whole = make(config(4, **model), tmp_path / "whole")
+    whole.fit()
+    make(config(2, **model), tmp_path / "split").fit()
+    second = make(config(4, **model), tmp_path / "split")
+    second.fit()
+    a, b = whole.state_dict()["models"], second.state_dict()["models"]
+    for name in ("G", "D"):
+        assert all(torch.equal(a[name][k], b[name][k]) for k in a[name]), name
+    return whole, second
+
+
 @pytest.mark.parametrize(
     "r1",
     [{}, dict(r1_gamma=1.0, r1_interval=3), EXTRAS],  # R1 due on step 2: after the resume
     ids=["plain", "r1", "noise-double-mbstd"],
 )
 def test_tiny_training_resumes_exactly_and_writes_a_grid(tmp_path, r1):
-    whole = make(config(4, **r1), tmp_path / "whole")
-    whole.fit()
-    first = make(config(2, **r1), tmp_path / "split")
-    first.fit()
-    second = make(config(4, **r1), tmp_path / "split")
-    second.fit()
-    a, b = whole.state_dict()["models"], second.state_dict()["models"]
-    for model in ("G", "D"):
-        assert all(torch.equal(a[model][k], b[model][k]) for k in a[model]), model
+    whole, second = trained_and_resumed(tmp_path, **r1)
     assert whole.recipe.state_dict() == second.recipe.state_dict()
     logs = [json.loads(line) for line in (tmp_path / "whole" / "log.jsonl").read_text().splitlines()]
     steps = [line for line in logs if "D_rec" in line]
@@ -457,15 +462,7 @@ def test_conditional_models_take_the_class():
 
 def test_conditional_training_resumes_exactly_and_keeps_the_class_balance(tmp_path):
     cond = dict(conditional=True, d_head="global", d_head_width=4, d_head_hidden=8, class_dim=4)
-    whole = make(config(4, **cond), tmp_path / "whole")
-    whole.fit()
-    first = make(config(2, **cond), tmp_path / "split")
-    first.fit()
-    second = make(config(4, **cond), tmp_path / "split")
-    second.fit()
-    a, b = whole.state_dict()["models"], second.state_dict()["models"]
-    for model in ("G", "D"):
-        assert all(torch.equal(a[model][k], b[model][k]) for k in a[model]), model
+    whole, _ = trained_and_resumed(tmp_path, **cond)
     recipe = whole.recipe
     assert recipe.G.num_classes == 2 and recipe.D.num_classes == 2
     assert recipe.specs["G"].kwargs["class_weights"] == [8, 8]  # tiny_images: 16 images, 2 classes
