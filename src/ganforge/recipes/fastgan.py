@@ -400,7 +400,9 @@ def fastgan_emoji64_groups() -> RunConfig:
     # Conditional from the first step, each group collapsed to about one image (flags alike, smileys
     # alike; FD-EffNetLite0 117.9 at 10,000 steps, training seed 0, where fastgan-emoji64 gives 98.5);
     # a ramp alone (no mode seeking) 130.4; mode seeking alone 108.5; both: 102.1 (2026-12-07, patched in).
-    # As landed, bench/quality.py at training seed 0: 115.6 in 19.7 CPU-min (fails FD <= 100; README)
+    # As landed: 115.6 / 106.0 / 103.6 on training seeds 0 / 1 / 2 (mean 108.4, fails FD <= 100;
+    # fastgan-emoji64: 98.9), 19.7 CPU-min; its seed-2 grid names about 40 of 64 tiles (people, flags,
+    # hearts; README)
     cfg = fastgan_emoji64()
     cfg.name = "fastgan-emoji64-groups"
     cfg.model.conditional = True
