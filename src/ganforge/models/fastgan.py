@@ -29,10 +29,9 @@ every conv, as in the paper's code, is a switch.
 Class-conditional (`num_classes` > 0; not in the paper): G takes a learned embedding of the class
 (`class_dim` numbers) beside z, and D adds a projection term (Miyato & Koyama 2018) to its logit,
 the dot product of a learned class embedding with the global head's hidden layer (or with the patch
-head's pooled features). G's
-`class_weights` (the training data's class frequencies, kept with the model) are what `ganforge
-sample` and `ganforge eval` draw classes from, so that a model of unbalanced classes is measured
-against data of the same balance.
+head's pooled features). G's `class_weights` (the training data's class frequencies, kept with the
+model) are what `ganforge sample` and `ganforge eval` draw classes from, so that a model of
+unbalanced classes is measured against data of the same balance.
 """
 
 from __future__ import annotations
@@ -343,7 +342,7 @@ class FastGANDiscriminator(nn.Module):
         """(logits (B,), features at 16x16 (B, c16, 16, 16), features at 8x8 (B, c8, 8, 8)); a
         conditional D needs the images' labels (B,), and its logit is `judge`'s two terms summed."""
         base, projection, feat16, feat8 = self.judge(images, labels)
-        return base if projection is None else base + projection, feat16, feat8
+        return with_class(base, projection), feat16, feat8
 
     def judge(
         self, images: torch.Tensor, labels: torch.Tensor | None = None
@@ -387,6 +386,12 @@ class FastGANDiscriminator(nn.Module):
         if not self.num_classes:
             return (images,)
         return images, (torch.arange(batch) % self.num_classes).to(device)
+
+
+def with_class(base: torch.Tensor, projection: torch.Tensor | None) -> torch.Tensor:
+    """A conditional D's logit, its head's own plus the class projection (`judge`'s two terms); an
+    unconditional D's (projection None) as it is."""
+    return base if projection is None else base + projection
 
 
 def reconstruction_targets(real: torch.Tensor, quadrant: int) -> tuple[torch.Tensor, torch.Tensor]:

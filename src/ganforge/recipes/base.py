@@ -157,6 +157,14 @@ class Recipe:
         Returns what `preview` reads (for generators: z and labels) plus `nrow` for the grid."""
         raise NotImplementedError
 
+    def noise_grid_inputs(self, z: torch.Tensor) -> dict[str, Any]:
+        """`sample_inputs` of a generator from noise: z alone, or for a class-conditional G one column
+        per class (image i draws class i mod K, in a grid K wide)."""
+        k = getattr(self.models[self.generator_name], "num_classes", 0)
+        if not k:
+            return {"z": z, "labels": None, "nrow": None}
+        return {"z": z, "labels": torch.arange(z.shape[0]) % k, "nrow": k}
+
     # ---- optional
     def begin_step(self, step: int, total_steps: int) -> None:
         """Called before every step: schedules other than learning rates (fade-in) live here."""

@@ -36,7 +36,7 @@ from ganforge.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
 from ganforge.errors import ConfigError
 from ganforge.losses import get_adversarial_loss, mode_seeking_ratio, paired_labels, r1_penalty
-from ganforge.models.fastgan import D_HEADS, UP_RESOLUTIONS, reconstruction_targets
+from ganforge.models.fastgan import D_HEADS, UP_RESOLUTIONS, reconstruction_targets, with_class
 from ganforge.recipes.base import Batch, ModelSpec, Phase, Recipe, register_recipe
 from ganforge.registry import PRESETS
 
@@ -239,12 +239,11 @@ class FastGANRecipe(Recipe):
         """`side` ("d" or "g")'s loss from D's (logit, class projection) pairs; with model.class_ramp
         L(logit) + w * L(logit + projection), else L(logit + projection) (L(logit) unconditionally)."""
 
-        def loss(with_class: bool) -> torch.Tensor:
-            f = fake[0] + fake[1] if with_class and fake[1] is not None else fake[0]
+        def loss(conditional: bool) -> torch.Tensor:
+            logit = with_class if conditional else lambda base, projection: base
             if side == "g":
-                return self.loss.g_loss(f)
-            r = real[0] + real[1] if with_class and real[1] is not None else real[0]
-            return self.loss.d_loss(r, f)
+                return self.loss.g_loss(logit(*fake))
+            return self.loss.d_loss(logit(*real), logit(*fake))
 
         if fake[1] is None or self.config.class_ramp[1] == 0:
             return loss(True)
@@ -286,8 +285,10 @@ class FastGANRecipe(Recipe):
         real_base, real_projection, feat16, feat8 = self.D.judge(real, labels)
         fake_base, fake_projection, _, _ = self.D.judge(self.augmented(fake.detach()), fake_labels)
         adv = self.adversarial("d", (real_base, real_projection), (fake_base, fake_projection))
-        real_logits = real_base if real_projection is None else real_base + real_projection
-        fake_logits = fake_base if fake_projection is None else fake_base + fake_projection
+        real_logits, fake_logits = (
+            with_class(real_base, real_projection),
+            with_class(fake_base, fake_projection),
+        )
         self.augment.observe(real_logits)
         logs = {
             "D_loss": adv.detach(),
@@ -334,11 +335,7 @@ class FastGANRecipe(Recipe):
         return loss, logs
 
     def sample_inputs(self, n: int, generator: torch.Generator, examples: Batch) -> dict[str, Any]:
-        z = torch.randn(n, self.config.z_dim, generator=generator)
-        if not self.G.num_classes:
-            return {"z": z, "labels": None, "nrow": None}
-        k = self.G.num_classes  # one column per class
-        return {"z": z, "labels": torch.arange(n) % k, "nrow": k}
+        return self.noise_grid_inputs(torch.randn(n, self.config.z_dim, generator=generator))
 
     def state_dict(self) -> dict[str, Any]:
         return {"augment": self.augment.state_dict()}

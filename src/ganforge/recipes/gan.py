@@ -202,11 +202,7 @@ class AdversarialRecipe(Recipe):
         ]
 
     def sample_inputs(self, n: int, generator: torch.Generator, examples: Batch) -> dict[str, Any]:
-        z = torch.randn(n, self.config.z_dim, generator=generator)
-        if not self.G.num_classes:
-            return {"z": z, "labels": None, "nrow": None}
-        k = self.G.num_classes  # one column per class
-        return {"z": z, "labels": torch.arange(n) % k, "nrow": k}
+        return self.noise_grid_inputs(torch.randn(n, self.config.z_dim, generator=generator))
 
     def state_dict(self) -> dict[str, Any]:
         return {"augment": self.augment.state_dict()} if self.augment.enabled else {}
