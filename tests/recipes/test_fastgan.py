@@ -470,6 +470,8 @@ def test_conditional_training_resumes_exactly_and_keeps_the_class_balance(tmp_pa
     assert caps.conditional and caps.num_classes == 2
     inputs = recipe.sample_inputs(8, torch.Generator().manual_seed(0), None)
     assert inputs["labels"].tolist() == [0, 1] * 4 and inputs["nrow"] == 2  # one column per class
+    odd = recipe.sample_inputs(7, torch.Generator().manual_seed(0), None)  # whole rows: 3 of 2, not 3.5
+    assert odd["labels"].tolist() == [0, 1] * 3 and odd["z"].shape == (6, recipe.config.z_dim)
     assert (tmp_path / "whole" / "samples" / "step-000004.png").is_file()
 
 

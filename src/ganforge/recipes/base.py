@@ -159,10 +159,13 @@ class Recipe:
 
     def noise_grid_inputs(self, z: torch.Tensor) -> dict[str, Any]:
         """`sample_inputs` of a generator from noise: z alone, or for a class-conditional G one column
-        per class (image i draws class i mod K, in a grid K wide)."""
+        per class (image i draws class i mod K, in a grid K wide) and whole rows only: the first
+        n - n mod K of the n latents (all n where n < K; 64 latents, 7 classes: 9 rows of 7)."""
         k = getattr(self.models[self.generator_name], "num_classes", 0)
         if not k:
             return {"z": z, "labels": None, "nrow": None}
+        n = z.shape[0]
+        z = z[: n - n % k] if n >= k else z
         return {"z": z, "labels": torch.arange(z.shape[0]) % k, "nrow": k}
 
     # ---- optional
