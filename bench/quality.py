@@ -21,10 +21,12 @@ taken on the mean where the row says its bounds (`"checks"`: metric -> (op, boun
 in CPU-minutes), else from the seeds' own verdicts ("mixed k/N" when they disagree). One run of a
 GAN moves by a few FD points from seed to seed, so a target near the figure wants N >= 3.
 
-CPU-minutes are the training process's CPU time (all threads), so a shared machine does not inflate
-them; "N min wall on 2 cores" budgets are checked as N minutes of that at --threads 1 (conservative:
-the small convolutions here gain little from a second thread, so 1-thread CPU time is at least the
-2-core wall time).
+CPU-minutes are the training process's CPU time (all threads), so other work does not count, but it
+still slows each CPU-second: a second training run beside this one (2 vCPUs) took
+fastgan-emoji64-groups from 18.8 CPU-min alone to 20.7, so check budgets with the machine to
+itself. "N min wall on 2 cores" budgets are checked as N minutes of that at --threads 1
+(conservative: the small convolutions here gain little from a second thread, so 1-thread CPU time
+is at least the 2-core wall time).
 """
 
 from __future__ import annotations
