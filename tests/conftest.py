@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from torch import nn
 
 from ganforge.config import DataConfig, RunConfig, TrainConfig
 from ganforge.data.dataset import ImageData
@@ -73,3 +74,22 @@ def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
         env=env,
         timeout=timeout,
     )
+
+
+class StrokeG(nn.Module):
+    """A stand-in generator of 28x28 vertical strokes: z[0] sets the stroke's width, z[1] its position
+    and z[2] its slant. Cheap to render, so the whole InterFaceGAN loop runs in seconds."""
+
+    def __init__(self):
+        super().__init__()
+        self.z_dim, self.img_channels, self.img_size, self.num_classes = 8, 1, 28, 0
+        self.gain = nn.Parameter(torch.ones(()))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        half = 0.7 + 2.3 * torch.sigmoid(z[:, 0])  # half-width in pixels
+        center = (14 + 2.5 * torch.tanh(z[:, 1])).view(-1, 1, 1)
+        slant = (0.25 * torch.tanh(z[:, 2])).view(-1, 1, 1)
+        y, x = torch.arange(28.0).view(1, 28, 1), torch.arange(28.0).view(1, 1, 28)
+        dist = (x - (center + slant * (y - 14))).abs()
+        ink = torch.sigmoid(3 * (half.view(-1, 1, 1) - dist)) * ((y >= 5) & (y <= 22)).float()
+        return (self.gain * (2 * ink - 1))[:, None]  # (B, 1, 28, 28)
