@@ -76,6 +76,18 @@ def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     )
 
 
+def load_bench(name: str):
+    """bench/NAME.py as a module (bench/ is not a package; its scripts import their neighbours)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class StrokeG(nn.Module):
     """A stand-in generator of 28x28 vertical strokes: z[0] sets the stroke's width, z[1] its position
     and z[2] its slant. Cheap to render, so the whole InterFaceGAN loop runs in seconds."""

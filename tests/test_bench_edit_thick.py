@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
-from conftest import StrokeG, tiny_config, tiny_images
+from conftest import StrokeG, load_bench, tiny_config, tiny_images
 from ganforge.editing.attributes import label_directions
 from ganforge.editing.store import DirectionSet
 from ganforge.pipelines.edit import EditPipeline
 from ganforge.training.trainer import Trainer
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "edit_thick.py"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_edit_thick", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("edit_thick")
 
 
 def test_a_slider_that_widens_strokes_is_measured_as_rising(bench):
