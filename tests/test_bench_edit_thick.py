@@ -17,6 +17,13 @@ def bench():
     return load_bench("edit_thick")
 
 
+@pytest.fixture(autouse=True)
+def keep_torch_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_a_slider_that_widens_strokes_is_measured_as_rising(bench):
     torch.set_num_threads(1)
     G = StrokeG()
@@ -27,10 +34,12 @@ def test_a_slider_that_widens_strokes_is_measured_as_rising(bench):
     assert fig["score_by_step"][0] < fig["score_by_step"][1] < fig["score_by_step"][2]
     assert fig["width_by_step"][0] < fig["width_by_step"][2]
     assert fig["wider_seeds"] >= 10 and fig["width_growth"] > 0.5  # z[0] is the stroke's half-width
-    assert 0 <= fig["rising_seeds"] <= 12 and 0.0 <= fig["rising_steps"] <= 1.0
-    # the opposite slider reads as thinning: its scores fall and no seed counts as rising
+    assert fig["rising_seeds"] >= 8 and fig["rising_steps"] > 0.75  # measured: 11 of 12, 96%
+    # the same strip backwards reads as thinning: every step that rose now falls, no seed rises
     back = bench.slider_figures(pipe, classifier, [2.0, 0.0, -2.0], seeds=12)
-    assert back["rising_seeds"] == 0 and back["width_growth"] < 0
+    assert back["rising_seeds"] == 0 and back["wider_seeds"] == 0
+    assert back["rising_steps"] == pytest.approx(1.0 - fig["rising_steps"])
+    assert back["width_growth"] == pytest.approx(-fig["width_growth"])
 
 
 def test_a_run_without_a_thick_slider_is_one_clear_error(bench, tmp_path, capsys):
